@@ -1,0 +1,3 @@
+module github.com/cpsmm/cpsmm
+
+go 1.26.8
