@@ -1,0 +1,29 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each installs what is missing through scripts/install-deps.sh first.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: demo test deps bench build fuzz
+
+deps:
+	@bash scripts/install-deps.sh
+
+build:
+	go build -o bin/ ./cmd/...
+
+demo: deps
+	bash scripts/run-module.sh
+
+test: deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	go vet ./...
+	go test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+# Short runs of every fuzz target (longer: make fuzz FUZZTIME=5m).
+FUZZTIME ?= 30s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./agent/pdu
+
+bench: deps
+	bash scripts/bench.sh

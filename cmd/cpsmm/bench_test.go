@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/cpsmm/cpsmm/agent/snmpd"
+)
+
+// BenchmarkWalkRates measures walk throughput through snmpd, in varbinds per
+// second, all in one run so the figures share the machine's conditions:
+//
+//   - native:   snmpd walking its own subtree 1.3.6.1.6.3 (no subagent);
+//   - cpsmm:    snmpd walking 1.3.6.1.4.1.868.2.4 served by our subagent;
+//   - pyagentx: the same instances served by Debian's python3-pyagentx
+//     behind an identical snmpd (skipped if /usr/bin/python3 lacks it).
+//
+// Each is walked with GETNEXT and with GETBULK (max-repetitions 10, the
+// net-snmp snmpbulkwalk default) by gosnmp, in interleaved rounds; the
+// median round is reported. Targets (issue 2): cpsmm GETNEXT >= 0.75 x
+// native GETNEXT; cpsmm GETBULK >= 3 x pyagentx GETBULK.
+//
+//	go test -run '^$' -bench WalkRates -benchtime 1x ./cmd/cpsmm
+func BenchmarkWalkRates(b *testing.B) {
+	r := newRig(b, demoArgs...)
+	ref := startPyAgentX(b, r)
+	round := 1500 * time.Millisecond
+	if s := os.Getenv("CPSMM_BENCH_ROUND"); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			round = d
+		}
+	}
+	type target struct {
+		name, addr, root string
+	}
+	targets := []target{{"native", r.addr, "1.3.6.1.6.3"}, {"cpsmm", r.addr, "1.3.6.1.4.1.868.2.4"}}
+	if ref != "" {
+		targets = append(targets, target{"pyagentx", ref, "1.3.6.1.4.1.868.2.4"})
+	}
+	rates := map[string][]float64{}
+	for i := 0; i < b.N; i++ {
+		for rnd := 0; rnd < 3; rnd++ {
+			for _, tg := range targets {
+				for _, bulk := range []bool{false, true} {
+					key := tg.name + "-getnext"
+					if bulk {
+						key = tg.name + "-getbulk"
+					}
+					rates[key] = append(rates[key], walkRate(b, tg.addr, tg.root, bulk, round))
+				}
+			}
+		}
+	}
+	med := map[string]float64{}
+	for k, v := range rates {
+		sort.Float64s(v)
+		med[k] = v[len(v)/2]
+		b.ReportMetric(med[k], k+"-vb/s")
+	}
+	ratioNext := med["cpsmm-getnext"] / med["native-getnext"]
+	b.ReportMetric(ratioNext, "getnext-ratio-vs-native")
+	fmt.Printf("\nwalk rates (varbinds/s, median of 3 rounds of %s):\n", round)
+	fmt.Printf("  %-9s %10s %10s\n", "", "GETNEXT", "GETBULK")
+	for _, tg := range targets {
+		fmt.Printf("  %-9s %10.0f %10.0f\n", tg.name, med[tg.name+"-getnext"], med[tg.name+"-getbulk"])
+	}
+	fmt.Printf("  cpsmm GETNEXT / native GETNEXT   = %.2f (target >= 0.75)\n", ratioNext)
+	if ref != "" {
+		ratioBulk := med["cpsmm-getbulk"] / med["pyagentx-getbulk"]
+		b.ReportMetric(ratioBulk, "getbulk-ratio-vs-pyagentx")
+		fmt.Printf("  cpsmm GETBULK / pyagentx GETBULK = %.2f (target >= 3)\n", ratioBulk)
+	} else {
+		fmt.Printf("  pyagentx reference not available (apt-get install python3-pyagentx); issue quotes ~7300 vb/s: ratio %.2f\n", med["cpsmm-getbulk"]/7300)
+	}
+}
+
+// walkRate walks root repeatedly for about d and returns varbinds/s.
+func walkRate(b testing.TB, addr, root string, bulk bool, d time.Duration) float64 {
+	host, port, _ := net.SplitHostPort(addr)
+	var p uint16
+	fmt.Sscan(port, &p)
+	g := &gosnmp.GoSNMP{Target: host, Port: p, Community: "public", Version: gosnmp.Version2c,
+		Timeout: 3 * time.Second, Retries: 1, MaxRepetitions: 10}
+	if err := g.Connect(); err != nil {
+		b.Fatal(err)
+	}
+	defer g.Conn.Close()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		var pdus []gosnmp.SnmpPDU
+		var err error
+		if bulk {
+			pdus, err = g.BulkWalkAll(root)
+		} else {
+			pdus, err = g.WalkAll(root)
+		}
+		if err != nil {
+			b.Fatalf("walk %s on %s: %v", root, addr, err)
+		}
+		if len(pdus) == 0 {
+			b.Fatalf("walk %s on %s returned nothing", root, addr)
+		}
+		n += len(pdus)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// startPyAgentX starts a second snmpd with the pyagentx reference subagent
+// serving the instances r's module serves; it returns its address, or ""
+// when python3-pyagentx is not installed.
+func startPyAgentX(b testing.TB, r *rig) string {
+	if err := exec.Command("/usr/bin/python3", "-c", "import pyagentx").Run(); err != nil {
+		b.Logf("pyagentx reference skipped: %v", err)
+		return ""
+	}
+	// Dump the module's instances as "OID TYPE VALUE".
+	g := r.gosnmp("public")
+	pdus, err := g.BulkWalkAll("1.3.6.1.4.1.868.2.4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines []string
+	for _, p := range pdus {
+		oid := strings.TrimPrefix(p.Name, ".")
+		var typ, val string
+		switch p.Type {
+		case gosnmp.Integer:
+			typ, val = "INTEGER", fmt.Sprint(p.Value)
+		case gosnmp.OctetString:
+			typ, val = "STRING", string(p.Value.([]byte))
+		case gosnmp.IPAddress:
+			typ, val = "IPADDRESS", fmt.Sprint(p.Value)
+		case gosnmp.ObjectIdentifier:
+			typ, val = "OID", strings.TrimPrefix(fmt.Sprint(p.Value), ".")
+		case gosnmp.TimeTicks:
+			typ, val = "TIMETICKS", fmt.Sprint(p.Value)
+		case gosnmp.Counter32:
+			typ, val = "COUNTER32", fmt.Sprint(p.Value)
+		default:
+			continue
+		}
+		lines = append(lines, oid+" "+typ+" "+strings.ReplaceAll(val, "\n", " "))
+	}
+	dir, err := os.MkdirTemp("", "cpsmm-ref-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	data := filepath.Join(dir, "instances.txt")
+	if err := os.WriteFile(data, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	port, err := snmpd.FreeUDPPort()
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	sd, err := snmpd.Start(context.Background(), snmpd.Options{Dir: dir, UDP: addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sd.Stop() })
+	script, _ := filepath.Abs("../../scripts/pyagentx_ref.py")
+	cmd := exec.Command("/usr/bin/python3", script, filepath.Join(dir, "agentx.sock"), data)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	logf, _ := os.Create(filepath.Join(dir, "pyagentx.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	// Ready when the last instance answers.
+	last := strings.Fields(lines[len(lines)-1])[0]
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command("snmpget", "-v2c", "-c", "public", "-On", "-t", "0.5", "-r", "0", addr, last).CombinedOutput()
+		if err == nil && !strings.Contains(string(out), "No Such") {
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "pyagentx.log"))
+	b.Fatalf("pyagentx reference did not come up:\n%s", log)
+	return ""
+}

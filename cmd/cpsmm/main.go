@@ -1,0 +1,149 @@
+// Command cpsmm runs one emulated Point System Base Management Module
+// (CPSMM100) as an AgentX subagent of a net-snmp snmpd master agent.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/agent"
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/module"
+)
+
+// version is the emulator's version, shown in cpsEmuVersion.
+const version = "cpsmm 0.1.0"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "cpsmm:", err)
+		os.Exit(1)
+	}
+}
+
+// Subtrees the module registers with the master agent: the vendor's
+// management objects and the emulator's own arc.
+var subtrees = []string{
+	"1.3.6.1.4.1.868.2.4",
+	"1.3.6.1.4.1.8072.9999.868",
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("cpsmm", flag.ContinueOnError)
+	var (
+		configFile = fs.String("config", "", "YAML module configuration `file` (flags given explicitly override it)")
+		agentxAddr = fs.String("agentx", "unix:/var/agentx/master", "AgentX master `address`: unix:PATH, tcp:HOST:PORT, or a socket path")
+		stateDir   = fs.String("state-dir", "", "`directory` where cpsmm100SaveConfig writes the configuration (empty: saving fails)")
+		logFormat  = fs.String("log-format", "text", "log format: text or json")
+		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+	)
+	d := module.Default()
+	name := fs.String("name", d.Name, "module name")
+	bia := fs.Int("cabinet", int(d.Bia), "cabinet BiaIndex")
+	slot := fs.Int("slot", int(d.Slot), "slot")
+	mac := fs.String("mac", d.MAC, "MAC address")
+	serial := fs.Int("serial", int(d.Serial), "serial number")
+	ipAddr := fs.String("ip", d.IPAddress, "IP address (data only: never contacted)")
+	mask := fs.String("mask", d.SubnetMask, "subnet mask")
+	gw := fs.String("gateway", d.Gateway, "gateway")
+	want := fs.String("want-primary", d.WantPrimary, "yes, no or always")
+	cabModel := fs.String("cabinet-model", d.CabinetModel, "cabinet model (cpsmc1800, cpsmc1300, ...)")
+	hwRev := fs.String("hw-revision", d.HwRevision, "hardware revision")
+	swRev := fs.String("sw-revision", d.SwRevision, "software revision")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	switch *logFormat {
+	case "json":
+		log.SetFormatter(&logrus.JSONFormatter{})
+	case "text":
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
+	default:
+		return fmt.Errorf("-log-format %q: want text or json", *logFormat)
+	}
+	lvl, err := logrus.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log.SetLevel(lvl)
+
+	cfg := d
+	if *configFile != "" {
+		if cfg, err = module.LoadFile(*configFile, d); err != nil {
+			return err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	apply := map[string]func(){
+		"name": func() { cfg.Name = *name }, "cabinet": func() { cfg.Bia = int32(*bia) },
+		"slot": func() { cfg.Slot = int32(*slot) }, "mac": func() { cfg.MAC = *mac },
+		"serial": func() { cfg.Serial = int32(*serial) }, "ip": func() { cfg.IPAddress = *ipAddr },
+		"mask": func() { cfg.SubnetMask = *mask }, "gateway": func() { cfg.Gateway = *gw },
+		"want-primary": func() { cfg.WantPrimary = *want }, "cabinet-model": func() { cfg.CabinetModel = *cabModel },
+		"hw-revision": func() { cfg.HwRevision = *hwRev }, "sw-revision": func() { cfg.SwRevision = *swRev },
+	}
+	for f, fn := range apply {
+		if set[f] {
+			fn()
+		}
+	}
+	if set["name"] && !set["config"] {
+		cfg.SysName = *name
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	network, address := parseAgentX(*agentxAddr)
+	m, err := module.New(module.Options{Config: cfg, StateDir: *stateDir, Version: version, Log: log})
+	if err != nil {
+		return err
+	}
+	var regs []agent.Registration
+	for _, s := range subtrees {
+		regs = append(regs, agent.Registration{Subtree: smi.MustOID(s)})
+	}
+	sub, err := agent.New(agent.Config{
+		Network: network, Address: address,
+		ID:    smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1"),
+		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
+		Handler: m.Store(),
+		Log:     log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
+	})
+	if err != nil {
+		return err
+	}
+	m.SetSessionCounter(sub.Sessions)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot, "agentx": *agentxAddr}).Info("module starting")
+	if err := sub.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.WithField("module", cfg.Name).Info("module stopped")
+	return nil
+}
+
+// parseAgentX splits an AgentX address the way snmpd's agentXSocket does.
+func parseAgentX(s string) (network, address string) {
+	switch {
+	case strings.HasPrefix(s, "unix:"):
+		return "unix", strings.TrimPrefix(s, "unix:")
+	case strings.HasPrefix(s, "tcp:"):
+		return "tcp", strings.TrimPrefix(s, "tcp:")
+	}
+	return "unix", s
+}
