@@ -62,6 +62,9 @@ type Config struct {
 	MaxPayload uint32
 	// Backoff bounds the reconnect delay; default 50 ms doubling to 1 s.
 	MinBackoff, MaxBackoff time.Duration
+	// Spin is how long the session polls for the master's next request
+	// before sleeping (see spinReader); default 200 µs, negative disables.
+	Spin time.Duration
 	// OnSession is called (if set) each time a session is opened and
 	// registered.
 	OnSession func(sessionID uint32)
@@ -101,6 +104,9 @@ func New(cfg Config) (*Subagent, error) {
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = 1 << 20
+	}
+	if cfg.Spin == 0 {
+		cfg.Spin = 200 * time.Microsecond
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 50 * time.Millisecond
@@ -390,7 +396,7 @@ func (s *session) readLoop() error {
 		}
 		s.pmu.Unlock()
 	}()
-	r := bufio.NewReaderSize(s.conn, 64<<10)
+	r := bufio.NewReaderSize(newSpinReader(s.conn, s.a.cfg.Spin), 64<<10)
 	for {
 		p, err := pdu.ReadPacket(r, s.a.cfg.MaxPayload)
 		if err != nil {

@@ -107,7 +107,7 @@ func (m *testMaster) ask(p *pdu.Packet) *pdu.Packet {
 	return res
 }
 
-func testStore(t *testing.T) *mib.Store {
+func testStore(t testing.TB) *mib.Store {
 	t.Helper()
 	s := mib.NewStore(mib.DefaultRegistry())
 	put := func(name string, v smi.Value, idx ...uint32) {

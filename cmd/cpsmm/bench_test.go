@@ -141,7 +141,9 @@ func startPyAgentX(b testing.TB, r *rig) string {
 		case gosnmp.OctetString:
 			typ, val = "STRING", string(p.Value.([]byte))
 		case gosnmp.IPAddress:
-			typ, val = "IPADDRESS", fmt.Sprint(p.Value)
+			// pyagentx 0.4 encodes an IpAddress as the UTF-8 of its string
+			// (not 4 octets); serve a same-sized INTEGER in its place.
+			typ, val = "INTEGER", "1"
 		case gosnmp.ObjectIdentifier:
 			typ, val = "OID", strings.TrimPrefix(fmt.Sprint(p.Value), ".")
 		case gosnmp.TimeTicks:
