@@ -19,10 +19,10 @@ type CabinetModel struct {
 // CabinetModels returns the chassis the MIB names, by lower-case model name.
 func CabinetModels() map[string]CabinetModel {
 	return map[string]CabinetModel{
-	"cpsmc1800": {"cpsmc1800", smi.MustOID("1.3.6.1.4.1.868.1.4.3"), 18, "cpsMc1800"},
-	"cpsmc1850": {"cpsmc1850", smi.MustOID("1.3.6.1.4.1.868.1.4.4"), 18, "cpsMc1800"},
-	"cpsmc0800": {"cpsmc0800", smi.MustOID("1.3.6.1.4.1.868.1.4.5"), 8, ""},
-	"cpsmc1300": {"cpsmc1300", smi.MustOID("1.3.6.1.4.1.868.1.4.6"), 13, "cpsMc1300"},
+		"cpsmc1800": {"cpsmc1800", smi.MustOID("1.3.6.1.4.1.868.1.4.3"), 18, "cpsMc1800"},
+		"cpsmc1850": {"cpsmc1850", smi.MustOID("1.3.6.1.4.1.868.1.4.4"), 18, "cpsMc1800"},
+		"cpsmc0800": {"cpsmc0800", smi.MustOID("1.3.6.1.4.1.868.1.4.5"), 8, ""},
+		"cpsmc1300": {"cpsmc1300", smi.MustOID("1.3.6.1.4.1.868.1.4.6"), 13, "cpsMc1300"},
 		"cpsmc0200": {"cpsmc0200", smi.MustOID("1.3.6.1.4.1.868.1.4.7"), 2, ""},
 		"cpsmc1900": {"cpsmc1900", smi.MustOID("1.3.6.1.4.1.868.1.4.9"), 19, ""},
 	}

@@ -69,7 +69,7 @@ func New(o Options) (*Module, error) {
 		o.Registry = mib.DefaultRegistry()
 	}
 	m := &Module{
-		log: o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
+		log:   o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
 		store: mib.NewStore(o.Registry), stateDir: o.StateDir, version: o.Version,
 		base: o.Config, resets: make(chan struct{}, 1),
 	}

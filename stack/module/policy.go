@@ -135,9 +135,9 @@ func (p policy) settings(pr *mib.Proposal) Settings {
 		WantPrimary: enumLabel(wantLabels, num("cpsmm100WantPrimary")),
 		Groups:      str("cpsmm100Groups", own...), SysContact: str("cpsmm100SysContact", own...),
 		SysName: str("cpsmm100SysName", own...), SysLocation: str("cpsmm100SysLocation", own...),
-		TrapManagers: [4]string{addr("cpsmm100SNMPTrapMgr"), addr("cpsmm100SNMPTrapMgr2"), addr("cpsmm100SNMPTrapMgr3"), addr("cpsmm100SNMPTrapMgr4")},
-		TrapInterval: num("cpsmm100SNMPTrapInterval"),
-		CfgMatch:     enumLabel(cfgMatchLabels, num("cpsmm100CfgMatch")),
+		TrapManagers:       [4]string{addr("cpsmm100SNMPTrapMgr"), addr("cpsmm100SNMPTrapMgr2"), addr("cpsmm100SNMPTrapMgr3"), addr("cpsmm100SNMPTrapMgr4")},
+		TrapInterval:       num("cpsmm100SNMPTrapInterval"),
+		CfgMatch:           enumLabel(cfgMatchLabels, num("cpsmm100CfgMatch")),
 		CabinetDescription: str("cpsCabinetDescription", uint32(p.m.base.Bia)),
 		GroupCtrl:          str("cpsGroupCtrl", 0),
 	}
