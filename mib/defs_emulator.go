@@ -3,9 +3,10 @@ package mib
 import "github.com/cpsmm/cpsmm/mib/smi"
 
 // EmulatorArc is the root of the emulator's own objects
-// (CPSMM-EMULATOR-MIB::cpsmmEmulatorMIB = netSnmpPlaypen.868), outside every
+// (CPSMM-EMULATOR-MIB::cpsmmEmulatorMIB = netSnmpPlaypen.868,
+// net-snmp's arc for local experiments), outside every
 // vendor subtree.
-const EmulatorArc = "1.3.6.1.4.1.8072.9999.868"
+const EmulatorArc = "1.3.6.1.4.1.8072.9999.9999.868"
 
 // EmulatorObjects returns the definitions of CPSMM-EMULATOR-MIB
 // (MIBs/CPSMM-EMULATOR-MIB.txt): objects that exist only in the emulator.

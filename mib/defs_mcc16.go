@@ -68,6 +68,12 @@ func (d *defBuilder) table(prefix, oid string, index []string, cols []column) {
 	e := t.Append(1)
 	d.add(Object{Name: prefix + "Entry", OID: e, Kind: KindEntry, Access: NotAccessible, Index: idx})
 	for i, c := range cols {
+		for _, ix := range index {
+			if ix == c.name && c.syntax.Base == smi.TypeInteger && len(c.syntax.Enums) == 0 {
+				// SMIv2 wants a range on an integer index.
+				c.syntax.HasRange, c.syntax.Min, c.syntax.Max = true, 1, 2147483647
+			}
+		}
 		d.add(Object{Name: prefix + c.name, OID: e.Append(uint32(i + 1)), Kind: KindColumn, Syntax: c.syntax, Access: c.access})
 	}
 }

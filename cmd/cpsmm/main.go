@@ -33,7 +33,7 @@ func main() {
 // management objects and the emulator's own arc.
 var subtrees = []string{
 	"1.3.6.1.4.1.868.2.4",
-	"1.3.6.1.4.1.8072.9999.868",
+	"1.3.6.1.4.1.8072.9999.9999.868",
 }
 
 func run(args []string) error {
