@@ -24,6 +24,7 @@ test: deps
 FUZZTIME ?= 30s
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./agent/pdu
+	go test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./stack/module
 
 bench: deps
 	bash scripts/bench.sh

@@ -160,8 +160,21 @@ var (
 
 func TestOpenRegister(t *testing.T) {
 	m, path := newTestMaster(t)
-	startSubagent(t, testStore(t), path)
+	a := startSubagent(t, testStore(t), path)
 	open, regs := m.accept(2)
+	<-a.Connected()
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Unregister(context.Background(), Registration{Subtree: smi.MustOID("1.3.6.1.4.1.868.2.4.1.2.1.1.1"), RangeSubID: 13, UpperBound: 3})
+	}()
+	un := m.read()
+	if un.Header.Type != pdu.TypeUnregister || un.RangeSubID != 13 || un.UpperBound != 3 || un.Priority != 127 {
+		t.Errorf("unregister = %+v", un)
+	}
+	m.reply(un, 42, smi.NoError)
+	if err := <-done; err != nil {
+		t.Errorf("unregister: %v", err)
+	}
 	if open.Timeout != 5 || string(open.Descr) != "test" || !open.ID.Equal(smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1")) {
 		t.Errorf("open = timeout %d descr %q id %s", open.Timeout, open.Descr, open.ID)
 	}
