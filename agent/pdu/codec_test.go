@@ -25,8 +25,12 @@ func unhex(t testing.TB, s string) []byte {
 
 // le32 and be32 write a length field by hand (the goldens do not come from
 // the encoder under test).
-func le32(n int) string { return hex.EncodeToString([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}) }
-func be32(n int) string { return hex.EncodeToString([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) }
+func le32(n int) string {
+	return hex.EncodeToString([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
+}
+func be32(n int) string {
+	return hex.EncodeToString([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
 
 // TestVarBindGolden: a Response carrying one varbind of every type, in both
 // byte orders, against hand-written bytes.

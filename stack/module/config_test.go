@@ -102,7 +102,6 @@ func TestIPConsistency(t *testing.T) {
 	}
 }
 
-
 // FuzzLoadConfig: neither configuration decoder panics on any input, and
 // what they accept validates.
 func FuzzLoadConfig(f *testing.F) {
