@@ -26,5 +26,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./agent/pdu
 	go test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./stack/module
 
+# Walk rates beside snmpd native and a python3-pyagentx reference, one run.
 bench: deps
-	bash scripts/bench.sh
+	@/usr/bin/python3 -c 'import pyagentx' 2>/dev/null || { \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pyagentx >/dev/null; }
+	go test -run '^$$' -bench WalkRates -benchtime 1x ./cmd/cpsmm

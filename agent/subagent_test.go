@@ -400,3 +400,28 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestPingWhenIdle: an idle session is checked with a Ping; a master that
+// does not answer it gets the session closed and reopened.
+func TestPingWhenIdle(t *testing.T) {
+	m, path := newTestMaster(t)
+	a, err := New(Config{Network: "unix", Address: path, Handler: testStore(t), PingInterval: 50 * time.Millisecond,
+		Timeout: time.Second, MinBackoff: 10 * time.Millisecond,
+		Registrations: []Registration{{Subtree: smi.MustOID("1.3.6.1.4.1.868.2.4")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = a.Run(ctx) }()
+	m.accept(1)
+	p := m.read()
+	if p.Header.Type != pdu.TypePing || p.Header.SessionID != 42 {
+		t.Fatalf("idle session sent type %d session %d, want Ping on 42", p.Header.Type, p.Header.SessionID)
+	}
+	// No answer: after the session timeout the subagent reconnects.
+	m.accept(1)
+	if a.Sessions() < 1 {
+		t.Fatal("no session")
+	}
+}
