@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/agent"
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/module"
 )
@@ -27,13 +28,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cpsmm:", err)
 		os.Exit(1)
 	}
-}
-
-// Subtrees the module registers with the master agent: the vendor's
-// management objects and the emulator's own arc.
-var subtrees = []string{
-	"1.3.6.1.4.1.868.2.4",
-	"1.3.6.1.4.1.8072.9999.9999.868",
 }
 
 func run(args []string) error {
@@ -111,8 +105,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Register the vendor's management objects and the emulator's own arc.
 	var regs []agent.Registration
-	for _, s := range subtrees {
+	for _, s := range []string{"1.3.6.1.4.1.868.2.4", mib.EmulatorArc} {
 		regs = append(regs, agent.Registration{Subtree: smi.MustOID(s)})
 	}
 	sub, err := agent.New(agent.Config{

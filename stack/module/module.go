@@ -127,6 +127,22 @@ func (m *Module) load() error {
 	return m.populate(cfg)
 }
 
+// cellValue is one object's value in a row being written.
+type cellValue struct {
+	name string
+	v    smi.Value
+}
+
+// putRow writes every value of cells at index.
+func putRow(s *mib.Store, cells []cellValue, index ...uint32) error {
+	for _, c := range cells {
+		if err := s.Put(c.name, c.v, index...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func ip(s string) smi.Value {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
@@ -143,10 +159,7 @@ func (m *Module) populate(cfg Config) error {
 	b, sl := uint32(cfg.Bia), uint32(cfg.Slot)
 	model := CabinetModels()[cfg.CabinetModel]
 	canPrimary := ipConfigValid(ip(cfg.IPAddress).Addr(), ip(cfg.SubnetMask).Addr(), ip(cfg.Gateway).Addr())
-	row := []struct {
-		name string
-		v    smi.Value
-	}{
+	row := []cellValue{
 		{"cpsmm100BiaIndex", smi.Integer(cfg.Bia)},
 		{"cpsmm100SlotIndex", smi.Integer(cfg.Slot)},
 		{"cpsmm100Groups", smi.String(cfg.Groups)},
@@ -178,10 +191,8 @@ func (m *Module) populate(cfg Config) error {
 		{"cpsmm100SNMPTrapMgr4", ip(cfg.TrapManagers[3])},
 		{"cpsmm100CacheClean", smi.Integer(clean)},
 	}
-	for _, c := range row {
-		if err := s.Put(c.name, c.v, b, sl); err != nil {
-			return err
-		}
+	if err := putRow(s, row, b, sl); err != nil {
+		return err
 	}
 	booted := &m.booted
 	if err := s.PutFunc("cpsmm100SysUpTime", func() smi.Value {
@@ -200,35 +211,24 @@ func (m *Module) populate(cfg Config) error {
 		if slices.Contains(cfg.SlotPowerOff, i) && i != cfg.Slot {
 			power = off
 		}
-		puts := []struct {
-			name string
-			v    smi.Value
-		}{
+		puts := []cellValue{
 			{"cpsModuleBiaIndex", smi.Integer(cfg.Bia)}, {"cpsModuleSlotIndex", smi.Integer(i)},
 			{"cpsModuleModel", oid(modelOID)},
 			{"cpsSlotPwrBiaIndex", smi.Integer(cfg.Bia)}, {"cpsSlotPwrSlotIndex", smi.Integer(i)},
 			{"cpsSlotPwrState", smi.Integer(power)},
 		}
-		for _, p := range puts {
-			if err := s.Put(p.name, p.v, b, u); err != nil {
-				return err
-			}
+		if err := putRow(s, puts, b, u); err != nil {
+			return err
 		}
 	}
-	cab := []struct {
-		name string
-		v    smi.Value
-	}{
+	cab := []cellValue{
 		{"cpsCabinetBiaIndex", smi.Integer(cfg.Bia)},
 		{"cpsCabinetModel", smi.ObjectID(model.OID)},
 		{"cpsCabinetDescription", smi.String(cfg.CabinetDescription)},
 		{"cpsCabinetSequence", smi.Integer(1)},
 	}
 	if d := model.Detail; d != "" {
-		cab = append(cab, []struct {
-			name string
-			v    smi.Value
-		}{
+		cab = append(cab, []cellValue{
 			{d + "BiaIndex", smi.Integer(cfg.Bia)},
 			{d + "Description", smi.String(strings.ToUpper(model.Name) + " Point System chassis")},
 			{d + "PSPower1", smi.Integer(on)},
@@ -238,31 +238,19 @@ func (m *Module) populate(cfg Config) error {
 			{d + "MRevision", smi.Integer(1)},
 		}...)
 	}
-	for _, c := range cab {
-		if err := s.Put(c.name, c.v, b); err != nil {
-			return err
-		}
-	}
-	// Scalars.
-	if err := s.Put("cpsGroupCtrl", smi.String(cfg.GroupCtrl), 0); err != nil {
+	if err := putRow(s, cab, b); err != nil {
 		return err
 	}
-	if err := s.Put("cpsIsPrimary", smi.Integer(yesNo(canPrimary)), 0); err != nil {
-		return err
-	}
-	// The emulator's own objects.
+	// Scalars, and the emulator's own objects.
 	mac, _ := net.ParseMAC(cfg.MAC)
-	for _, c := range []struct {
-		name string
-		v    smi.Value
-	}{
+	if err := putRow(s, []cellValue{
 		{"cpsEmuModuleName", smi.String(cfg.Name)},
 		{"cpsEmuMacAddress", smi.OctetString(mac)},
 		{"cpsEmuVersion", smi.String(m.version)},
-	} {
-		if err := s.Put(c.name, c.v, 0); err != nil {
-			return err
-		}
+		{"cpsGroupCtrl", smi.String(cfg.GroupCtrl)},
+		{"cpsIsPrimary", smi.Integer(yesNo(canPrimary))},
+	}, 0); err != nil {
+		return err
 	}
 	sessions := &m.sessions
 	if err := s.PutFunc("cpsEmuAgentxSessions", func() smi.Value {
