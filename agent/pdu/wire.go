@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sync"
 
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
@@ -96,6 +98,9 @@ func (e *encoder) varbind(vb smi.VarBind) error {
 	case smi.TypeInteger:
 		e.u32(uint32(v.Int))
 	case smi.TypeCounter32, smi.TypeGauge32, smi.TypeTimeTicks:
+		if v.Uint > math.MaxUint32 {
+			return fmt.Errorf("%s value %d does not fit 32 bits", v.Type, v.Uint)
+		}
 		e.u32(uint32(v.Uint))
 	case smi.TypeCounter64:
 		e.u64(v.Uint)
@@ -120,8 +125,11 @@ func AppendMarshal(dst []byte, p *Packet) ([]byte, error) {
 	if h.Version == 0 {
 		h.Version = 1
 	}
-	if p.Header.Type == 0 || p.Header.Type > TypeResponse {
-		return dst, fmt.Errorf("agentx: cannot encode PDU type %d", p.Header.Type)
+	if h.Version != 1 {
+		return dst, fmt.Errorf("agentx: cannot encode version %d", h.Version)
+	}
+	if h.Type == 0 || h.Type > TypeResponse {
+		return dst, fmt.Errorf("agentx: cannot encode PDU type %d", h.Type)
 	}
 	start := len(dst)
 	e := encoder{b: dst, bo: order(h.Flags)}
@@ -148,7 +156,10 @@ func AppendMarshal(dst []byte, p *Packet) ([]byte, error) {
 			first = 0
 		}
 		e.b = append(e.b, first, p.Priority, p.RangeSubID, 0)
-		if err = e.oid(p.Subtree, false); err == nil && p.RangeSubID != 0 {
+		if int(p.RangeSubID) > len(p.Subtree) {
+			// The decoder refuses this too: never send what we would not accept.
+			err = fmt.Errorf("range_subid %d beyond a subtree of %d sub-identifiers", p.RangeSubID, len(p.Subtree))
+		} else if err = e.oid(p.Subtree, false); err == nil && p.RangeSubID != 0 {
 			e.u32(p.UpperBound)
 		}
 	case TypeGetBulk:
@@ -202,11 +213,18 @@ func (e *encoder) varbinds(vbs []smi.VarBind) error {
 
 // ---- decoding ----
 
+// decoder reads a payload. Decoded OIDs and octet strings never alias the
+// payload: they are copied into two arenas, so that a packet costs a few
+// allocations however many OIDs and strings it holds. Arena chunks are
+// sized from the bytes still unread, never from a length field alone.
 type decoder struct {
 	b   []byte
 	off int
 	bo  binary.ByteOrder
 	err error
+
+	subs  []uint32 // unused part of the current sub-identifier chunk
+	bytes []byte   // unused part of the current octet chunk
 }
 
 func (d *decoder) fail(format string, a ...any) {
@@ -270,6 +288,28 @@ func (d *decoder) skip(n int) {
 	}
 }
 
+// newOID returns an OID of length n (n <= MaxSubIDs+5) from the arena. Its
+// capacity is n, so appending to it never writes over a neighbour.
+func (d *decoder) newOID(n int) smi.OID {
+	if n == 0 {
+		return smi.OID{} // empty, not nil, and no allocation
+	}
+	if n > len(d.subs) {
+		// The rest of the payload cannot hold more sub-identifiers than
+		// left/4, plus the five a prefix adds to each OID; a new chunk of
+		// left/4 + 10 covers the common case of at most two prefixed OIDs
+		// and grows only with the payload.
+		size := d.left()/4 + 10
+		if size < n {
+			size = n
+		}
+		d.subs = make([]uint32, size)
+	}
+	o := smi.OID(d.subs[:n:n])
+	d.subs = d.subs[n:]
+	return o
+}
+
 // oid decodes an OID with its include byte.
 func (d *decoder) oid() (smi.OID, bool) {
 	if !d.need(4) {
@@ -288,21 +328,23 @@ func (d *decoder) oid() (smi.OID, bool) {
 	if !d.need(4 * n) {
 		return nil, false
 	}
-	size := n
+	size, i := n, 0
 	if prefix != 0 {
 		size += 5
 	}
-	o := make(smi.OID, 0, size)
+	o := d.newOID(size)
 	if prefix != 0 {
-		o = append(o, 1, 3, 6, 1, uint32(prefix))
+		o[0], o[1], o[2], o[3], o[4] = 1, 3, 6, 1, uint32(prefix)
+		i = 5
 	}
-	for i := 0; i < n; i++ {
-		o = append(o, d.bo.Uint32(d.b[d.off:]))
+	for ; i < size; i++ {
+		o[i] = d.bo.Uint32(d.b[d.off:])
 		d.off += 4
 	}
 	return o, inc == 1
 }
 
+// octets decodes an octet string (length, data, padding to 4 bytes).
 func (d *decoder) octets() []byte {
 	n := d.u32()
 	if d.err != nil {
@@ -316,7 +358,16 @@ func (d *decoder) octets() []byte {
 	if !d.need(padded) {
 		return nil
 	}
-	b := make([]byte, n)
+	if n == 0 {
+		d.off += padded
+		return []byte{}
+	}
+	if int(n) > len(d.bytes) {
+		// Every octet string still to come lies in the unread payload.
+		d.bytes = make([]byte, d.left())
+	}
+	b := d.bytes[:n:n]
+	d.bytes = d.bytes[n:]
 	copy(b, d.b[d.off:])
 	d.off += padded
 	return b
@@ -348,22 +399,36 @@ func (d *decoder) varbind() smi.VarBind {
 	return vb
 }
 
+// listBuf is how many list elements are collected on the stack before the
+// list is copied into one exactly sized slice.
+const listBuf = 8
+
+// varbinds decodes a VarBindList up to the end of the payload.
 func (d *decoder) varbinds() []smi.VarBind {
-	var vbs []smi.VarBind
+	var buf [listBuf]smi.VarBind
+	vbs := buf[:0]
 	for d.err == nil && d.left() > 0 {
 		vbs = append(vbs, d.varbind())
 	}
-	return vbs
+	if d.err != nil || len(vbs) == 0 {
+		return nil
+	}
+	return append([]smi.VarBind(nil), vbs...)
 }
 
+// ranges decodes a SearchRangeList up to the end of the payload.
 func (d *decoder) ranges() []SearchRange {
-	var rs []SearchRange
+	var buf [listBuf]SearchRange
+	rs := buf[:0]
 	for d.err == nil && d.left() > 0 {
 		start, inc := d.oid()
 		end, _ := d.oid()
 		rs = append(rs, SearchRange{Start: start, Include: inc, End: end})
 	}
-	return rs
+	if d.err != nil || len(rs) == 0 {
+		return nil
+	}
+	return append([]SearchRange(nil), rs...)
 }
 
 // DecodeHeader decodes the fixed 20-byte header.
@@ -460,23 +525,48 @@ func decodePayload(h Header, payload []byte) (*Packet, error) {
 	return p, nil
 }
 
+// readBufs recycles ReadPacket's buffers. A decoded packet never aliases
+// the bytes it came from, so a buffer is free again once decoded.
+var readBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// readBufKeep is the largest buffer returned to readBufs.
+const readBufKeep = 64 << 10
+
 // ReadPacket reads one whole packet from r. A payload longer than
 // maxPayload is refused before it is read (the stream is then out of step:
 // the caller should close it). A malformed payload that was read whole is
-// a *ParseError with HeaderOK set, and the stream stays in step.
+// a *ParseError with HeaderOK set, and the stream stays in step. Read
+// errors are returned as they are (io.EOF before a header, and
+// io.ErrUnexpectedEOF within a packet).
 func ReadPacket(r io.Reader, maxPayload uint32) (*Packet, error) {
-	var hb [HeaderSize]byte
-	if _, err := io.ReadFull(r, hb[:]); err != nil {
+	bp := readBufs.Get().(*[]byte)
+	p, err := readPacket(r, maxPayload, bp)
+	if cap(*bp) <= readBufKeep {
+		readBufs.Put(bp)
+	}
+	return p, err
+}
+
+func readPacket(r io.Reader, maxPayload uint32, bp *[]byte) (*Packet, error) {
+	if cap(*bp) < HeaderSize {
+		*bp = make([]byte, 0, 512)
+	}
+	hb := (*bp)[:HeaderSize]
+	if _, err := io.ReadFull(r, hb); err != nil {
 		return nil, err
 	}
-	h, err := DecodeHeader(hb[:])
+	h, err := DecodeHeader(hb)
 	if err != nil {
 		return nil, err
 	}
 	if h.PayloadLength > maxPayload {
 		return nil, &ParseError{Header: h, Msg: fmt.Sprintf("payload of %d bytes exceeds the limit of %d", h.PayloadLength, maxPayload)}
 	}
-	payload := make([]byte, h.PayloadLength)
+	n := int(h.PayloadLength)
+	if cap(*bp) < n {
+		*bp = make([]byte, 0, n) // bounded by maxPayload
+	}
+	payload := (*bp)[:n]
 	if _, err := io.ReadFull(r, payload); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

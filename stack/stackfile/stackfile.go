@@ -1,0 +1,447 @@
+// Package stackfile reads and validates stack files: the YAML description
+// of a Point System stack (cabinets, management modules, devices, timers and
+// the shared backplane key) that cpsstack launches. Every error names the
+// file, the line and the field.
+package stackfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cpsmm/cpsmm/stack/module"
+)
+
+// Stack is a validated stack file.
+type Stack struct {
+	Name     string
+	Key      string
+	Hello    time.Duration
+	Holdtime time.Duration
+	Cabinets []Cabinet
+	Modules  []Module
+	Devices  []Device
+}
+
+// Cabinet is one chassis.
+type Cabinet struct {
+	Bia         int32
+	Model       string
+	Description string
+}
+
+// Module is one Base Management Module.
+type Module struct {
+	Name        string
+	Cabinet     int32
+	Slot        int32
+	MAC         net.HardwareAddr
+	Serial      int32
+	IP          netip.Addr
+	Mask        netip.Addr
+	Gateway     netip.Addr
+	SNMP        netip.AddrPort
+	WantPrimary string
+}
+
+// Device is one converter in a slot.
+type Device struct {
+	Cabinet int32
+	Slot    int32
+	Type    string
+	Serial  int32
+	ConnA   string
+	ConnB   string
+}
+
+// Defaults and limits of the timers.
+const (
+	DefaultHello    = time.Second
+	DefaultHoldtime = 3 * time.Second
+	MinHello        = 100 * time.Millisecond
+	MinHoldtime     = 300 * time.Millisecond
+)
+
+// DeviceTypes are the converter types a stack file may declare.
+func DeviceTypes() []string { return []string{"cettf100", "cfetf100"} }
+
+// Connectors are the CpsConnector labels.
+func Connectors() []string {
+	return []string{"rj-45", "stmm", "stsm", "scmm", "scsm", "scsmlh", "scsmelh", "scsmlhlw", "mtrjmm",
+		"lc", "bnc", "stsmlh", "stsmelh", "scmm1300", "stmm1300", "mtrjsm", "serial26", "stmmlh",
+		"scsmsh", "scsimplex", "bncdual", "db9rsxxx", "termblock", "rj11", "sc40km", "sc125km"}
+}
+
+// Error is one problem in a stack file.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
+}
+
+// Errors is every problem found in a file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Load reads and validates the stack file at path.
+func Load(path string) (*Stack, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("stack file: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates stack file content; name is used in error messages.
+func Parse(name string, data []byte) (*Stack, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, Errors{{File: name, Line: yamlLine(err), Field: "(document)", Msg: err.Error()}}
+	}
+	p := &parser{file: name}
+	st := p.stack(&doc)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return st, nil
+}
+
+func yamlLine(err error) int {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return 0
+	}
+	var line int
+	if _, e := fmt.Sscanf(strings.TrimPrefix(err.Error(), "yaml: line "), "%d:", &line); e == nil {
+		return line
+	}
+	return 0
+}
+
+type parser struct {
+	file string
+	errs Errors
+}
+
+func (p *parser) fail(n *yaml.Node, field, format string, a ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
+}
+
+// fields returns a mapping's keys and values, reporting unknown keys.
+func (p *parser) fields(n *yaml.Node, where string, known ...string) map[string]*yaml.Node {
+	// The mapping itself is kept under "" so that a missing field can be
+	// reported at the line of the mapping that lacks it.
+	m := map[string]*yaml.Node{"": n}
+	if n == nil || n.Kind != yaml.MappingNode {
+		p.fail(n, where, "must be a mapping")
+		return m
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ok := false
+		for _, kn := range known {
+			if k.Value == kn {
+				ok = true
+			}
+		}
+		if !ok {
+			p.fail(k, join(where, k.Value), "unknown field (known: %s)", strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := m[k.Value]; dup {
+			p.fail(k, join(where, k.Value), "given twice")
+		}
+		m[k.Value] = v
+	}
+	return m
+}
+
+func join(where, field string) string {
+	if where == "" {
+		return field
+	}
+	return where + "." + field
+}
+
+func (p *parser) str(m map[string]*yaml.Node, key, where string, required bool) (string, *yaml.Node) {
+	n, ok := m[key]
+	if !ok {
+		if required {
+			p.fail(m[""], join(where, key), "missing")
+		}
+		return "", nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.fail(n, join(where, key), "must be a single value")
+		return "", n
+	}
+	return n.Value, n
+}
+
+func (p *parser) int32(m map[string]*yaml.Node, key, where string, required bool, min, max int32) (int32, *yaml.Node) {
+	s, n := p.str(m, key, where, required)
+	if n == nil {
+		return 0, nil
+	}
+	var v int64
+	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != s {
+		p.fail(n, join(where, key), "%q is not a whole number", s)
+		return 0, n
+	}
+	if v < int64(min) || v > int64(max) {
+		p.fail(n, join(where, key), "%d is outside %d..%d", v, min, max)
+		return 0, n
+	}
+	return int32(v), n
+}
+
+func (p *parser) duration(m map[string]*yaml.Node, key, where string, def, min time.Duration) time.Duration {
+	s, n := p.str(m, key, where, false)
+	if n == nil {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.fail(n, join(where, key), "%q is not a duration (e.g. 1s, 250ms)", s)
+		return def
+	}
+	if d < min {
+		p.fail(n, join(where, key), "%s is below the minimum %s", d, min)
+	}
+	return d
+}
+
+func (p *parser) ipv4(m map[string]*yaml.Node, key, where string, required bool) netip.Addr {
+	s, n := p.str(m, key, where, required)
+	if n == nil {
+		return netip.IPv4Unspecified()
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		p.fail(n, join(where, key), "%q is not an IPv4 address", s)
+		return netip.IPv4Unspecified()
+	}
+	return a
+}
+
+func (p *parser) stack(doc *yaml.Node) *Stack {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	top := p.fields(root, "", "stack", "key", "timers", "cabinets", "modules", "devices")
+	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime}
+	st.Name, _ = p.str(top, "stack", "", true)
+	var keyNode *yaml.Node
+	st.Key, keyNode = p.str(top, "key", "", true)
+	if keyNode != nil && len(st.Key) < 8 {
+		p.fail(keyNode, "key", "the shared key must be at least 8 characters")
+	}
+	if t, ok := top["timers"]; ok {
+		tm := p.fields(t, "timers", "hello", "holdtime")
+		st.Hello = p.duration(tm, "hello", "timers", DefaultHello, MinHello)
+		st.Holdtime = p.duration(tm, "holdtime", "timers", DefaultHoldtime, MinHoldtime)
+		if st.Holdtime < 3*st.Hello {
+			p.fail(t, "timers.holdtime", "holdtime %s must be at least 3 × hello (%s)", st.Holdtime, 3*st.Hello)
+		}
+	}
+
+	cabs := map[int32]Cabinet{}
+	for i, n := range p.list(top, "cabinets", true) {
+		where := fmt.Sprintf("cabinets[%d]", i)
+		f := p.fields(n, where, "bia", "model", "description")
+		var c Cabinet
+		var biaNode, modelNode *yaml.Node
+		c.Bia, biaNode = p.int32(f, "bia", where, true, 1, 255)
+		c.Model, modelNode = p.str(f, "model", where, true)
+		c.Description, _ = p.str(f, "description", where, false)
+		if modelNode != nil {
+			if _, ok := module.CabinetModels()[c.Model]; !ok {
+				p.fail(modelNode, where+".model", "unknown cabinet model %q (known: %s)", c.Model, strings.Join(sortedKeys(module.CabinetModels()), ", "))
+			}
+		}
+		if biaNode != nil {
+			if _, dup := cabs[c.Bia]; dup {
+				p.fail(biaNode, where+".bia", "cabinet %d is declared twice", c.Bia)
+			}
+			cabs[c.Bia] = c
+		}
+		st.Cabinets = append(st.Cabinets, c)
+	}
+
+	slots := map[[2]int32]string{}
+	claimSlot := func(n *yaml.Node, where string, bia, slot int32, what string) {
+		c, ok := cabs[bia]
+		if !ok {
+			p.fail(n, where+".cabinet", "cabinet %d is not declared under cabinets", bia)
+			return
+		}
+		if m, ok := module.CabinetModels()[c.Model]; ok && slot > m.Slots {
+			p.fail(n, where+".slot", "slot %d is beyond the %d slots of a %s", slot, m.Slots, c.Model)
+		}
+		k := [2]int32{bia, slot}
+		if other, dup := slots[k]; dup {
+			p.fail(n, where+".slot", "cabinet %d slot %d is already taken by %s", bia, slot, other)
+			return
+		}
+		slots[k] = what
+	}
+
+	seen := map[string]string{} // "kind value" -> owner, for duplicate addresses
+	unique := func(n *yaml.Node, field, kind, value, owner string) {
+		k := kind + " " + value
+		if other, dup := seen[k]; dup {
+			p.fail(n, field, "%s %s is already used by %s", kind, value, other)
+			return
+		}
+		seen[k] = owner
+	}
+	for i, n := range p.list(top, "modules", true) {
+		where := fmt.Sprintf("modules[%d]", i)
+		f := p.fields(n, where, "name", "cabinet", "slot", "mac", "serial", "ip", "mask", "gateway", "snmp", "want_primary")
+		var m Module
+		var nameNode *yaml.Node
+		m.Name, nameNode = p.str(f, "name", where, true)
+		if nameNode != nil {
+			unique(nameNode, where+".name", "name", m.Name, where)
+		}
+		owner := fmt.Sprintf("module %q", m.Name)
+		m.Cabinet, _ = p.int32(f, "cabinet", where, true, 1, 255)
+		var slotNode *yaml.Node
+		m.Slot, slotNode = p.int32(f, "slot", where, true, 1, 32)
+		if slotNode != nil && m.Cabinet != 0 {
+			claimSlot(slotNode, where, m.Cabinet, m.Slot, owner)
+		}
+		if s, mn := p.str(f, "mac", where, true); mn != nil {
+			mac, err := net.ParseMAC(s)
+			if err != nil || len(mac) != 6 {
+				p.fail(mn, where+".mac", "%q is not a 6-octet MAC address", s)
+			} else {
+				m.MAC = mac
+				unique(mn, where+".mac", "MAC", mac.String(), owner)
+			}
+		}
+		m.Serial, _ = p.int32(f, "serial", where, false, 0, 2147483647)
+		m.IP = p.ipv4(f, "ip", where, true)
+		m.Mask = p.ipv4(f, "mask", where, true)
+		m.Gateway = p.ipv4(f, "gateway", where, false)
+		if !m.IP.IsUnspecified() {
+			unique(f["ip"], where+".ip", "IP address", m.IP.String(), owner)
+		}
+		if s, sn := p.str(f, "snmp", where, true); sn != nil {
+			ap, err := netip.ParseAddrPort(s)
+			switch {
+			case err != nil:
+				p.fail(sn, where+".snmp", "%q is not HOST:PORT", s)
+			case !ap.Addr().IsLoopback():
+				p.fail(sn, where+".snmp", "%s: an emulated module listens on loopback (127.0.0.0/8) only", s)
+			default:
+				m.SNMP = ap
+				unique(sn, where+".snmp", "SNMP address", ap.String(), owner)
+			}
+		}
+		m.WantPrimary = "yes"
+		if s, wn := p.str(f, "want_primary", where, false); wn != nil {
+			if s != "yes" && s != "no" && s != "always" {
+				p.fail(wn, where+".want_primary", "%q is not yes, no or always", s)
+			}
+			m.WantPrimary = s
+		}
+		st.Modules = append(st.Modules, m)
+	}
+	for i, n := range p.list(top, "devices", false) {
+		where := fmt.Sprintf("devices[%d]", i)
+		f := p.fields(n, where, "cabinet", "slot", "type", "serial", "conn_a", "conn_b")
+		var d Device
+		d.Cabinet, _ = p.int32(f, "cabinet", where, true, 1, 255)
+		var slotNode *yaml.Node
+		d.Slot, slotNode = p.int32(f, "slot", where, true, 1, 32)
+		var typeNode *yaml.Node
+		d.Type, typeNode = p.str(f, "type", where, true)
+		if typeNode != nil && !contains(DeviceTypes(), d.Type) {
+			p.fail(typeNode, where+".type", "unknown device type %q (known: %s)", d.Type, strings.Join(DeviceTypes(), ", "))
+		}
+		if slotNode != nil && d.Cabinet != 0 {
+			claimSlot(slotNode, where, d.Cabinet, d.Slot, fmt.Sprintf("a %s (devices[%d])", d.Type, i))
+		}
+		d.Serial, _ = p.int32(f, "serial", where, false, 0, 2147483647)
+		d.ConnA, d.ConnB = "rj-45", "scmm"
+		for _, c := range []struct {
+			key string
+			dst *string
+		}{{"conn_a", &d.ConnA}, {"conn_b", &d.ConnB}} {
+			if s, cn := p.str(f, c.key, where, false); cn != nil {
+				if !contains(Connectors(), s) {
+					p.fail(cn, where+"."+c.key, "unknown connector %q", s)
+				}
+				*c.dst = s
+			}
+		}
+		st.Devices = append(st.Devices, d)
+	}
+	return st
+}
+
+func (p *parser) list(top map[string]*yaml.Node, key string, required bool) []*yaml.Node {
+	n, ok := top[key]
+	if !ok {
+		if required {
+			p.fail(top[""], key, "missing")
+		}
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.fail(n, key, "must be a list")
+		return nil
+	}
+	if required && len(n.Content) == 0 {
+		p.fail(n, key, "must not be empty")
+	}
+	return n.Content
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,104 @@
+package stackfile
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleLoads(t *testing.T) {
+	st, err := Load("../../examples/stack.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Name != "example" || len(st.Cabinets) != 2 || len(st.Modules) != 3 || len(st.Devices) != 4 {
+		t.Fatalf("loaded %+v", st)
+	}
+	if st.Hello != time.Second || st.Holdtime != 3*time.Second {
+		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
+	}
+	for i, m := range st.Modules {
+		if want := 16101 + i; int(m.SNMP.Port()) != want || !m.SNMP.Addr().IsLoopback() {
+			t.Errorf("module %s SNMP %s, want 127.0.0.1:%d", m.Name, m.SNMP, want)
+		}
+	}
+	if st.Modules[2].WantPrimary != "no" || st.Modules[0].MAC.String() != "00:c0:f2:00:00:01" {
+		t.Errorf("modules %+v", st.Modules)
+	}
+}
+
+const good = `stack: t
+key: "0123456789"
+cabinets:
+  - bia: 1
+    model: cpsmc1800
+modules:
+  - name: a
+    cabinet: 1
+    slot: 1
+    mac: 00:00:00:00:00:01
+    ip: 192.0.2.1
+    mask: 255.255.255.0
+    snmp: 127.0.0.1:16101
+`
+
+func TestValidationNamesFileLineAndField(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"key missing", strings.Replace(good, "key: \"0123456789\"\n", "", 1), "s.yaml:1: key: missing"},
+		{"short key", strings.Replace(good, `"0123456789"`, `"abc"`, 1), "s.yaml:2: key: the shared key must be at least 8 characters"},
+		{"holdtime below 3 hello", good + "timers: {hello: 1s, holdtime: 2s}\n", "s.yaml:14: timers.holdtime: holdtime 2s must be at least 3 × hello (3s)"},
+		{"hello below minimum", good + "timers: {hello: 50ms, holdtime: 1s}\n", "s.yaml:14: timers.hello: 50ms is below the minimum 100ms"},
+		{"bad duration", good + "timers: {hello: soon}\n", "timers.hello: \"soon\" is not a duration"},
+		{"unknown cabinet model", strings.Replace(good, "cpsmc1800", "cpsmc9999", 1), "s.yaml:5: cabinets[0].model: unknown cabinet model \"cpsmc9999\""},
+		{"bad MAC", strings.Replace(good, "00:00:00:00:00:01", "00:00:01", 1), "s.yaml:10: modules[0].mac: \"00:00:01\" is not a 6-octet MAC address"},
+		{"bad IP", strings.Replace(good, "192.0.2.1\n", "192.0.2.300\n", 1), "s.yaml:11: modules[0].ip: \"192.0.2.300\" is not an IPv4 address"},
+		{"SNMP not loopback", strings.Replace(good, "127.0.0.1:16101", "192.0.2.9:161", 1), "s.yaml:13: modules[0].snmp: 192.0.2.9:161: an emulated module listens on loopback"},
+		{"duplicate slot", good + "devices:\n  - {cabinet: 1, slot: 1, type: cettf100}\n", "s.yaml:15: devices[0].slot: cabinet 1 slot 1 is already taken by module \"a\""},
+		{"duplicate SNMP address", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
+			"s.yaml:14: modules[1].snmp: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
+		{"duplicate MAC", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:01, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16102}\n",
+			"s.yaml:14: modules[1].mac: MAC 00:00:00:00:00:01 is already used by module \"a\""},
+		{"unknown device type", good + "devices:\n  - {cabinet: 1, slot: 3, type: toaster}\n", "s.yaml:15: devices[0].type: unknown device type \"toaster\""},
+		{"undeclared cabinet", good + "devices:\n  - {cabinet: 7, slot: 3, type: cettf100}\n", "s.yaml:15: devices[0].cabinet: cabinet 7 is not declared"},
+		{"slot beyond cabinet", good + "devices:\n  - {cabinet: 1, slot: 19, type: cettf100}\n", "s.yaml:15: devices[0].slot: slot 19 is beyond the 18 slots of a cpsmc1800"},
+		{"unknown field", good + "colour: blue\n", "s.yaml:14: colour: unknown field"},
+		{"want", strings.Replace(good, "    snmp:", "    want_primary: maybe\n    snmp:", 1), "s.yaml:13: modules[0].want_primary: \"maybe\" is not yes, no or always"},
+		{"not YAML", "stack: [\n", "s.yaml:"},
+	}
+	for _, tc := range tests {
+		_, err := Parse("s.yaml", []byte(tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v\nwant %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := Parse("s.yaml", []byte(good)); err != nil {
+		t.Errorf("good file: %v", err)
+	}
+}
+
+// FuzzParse: no stack file makes the parser panic; an accepted file keeps
+// its invariants.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte(good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100}\n"))
+	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := Parse("f.yaml", data)
+		if err != nil {
+			return
+		}
+		if st.Key == "" || len(st.Modules) == 0 || st.Holdtime < 3*st.Hello {
+			t.Fatalf("accepted an invalid stack: %+v", st)
+		}
+		slots := map[[2]int32]bool{}
+		for _, m := range st.Modules {
+			k := [2]int32{m.Cabinet, m.Slot}
+			if slots[k] {
+				t.Fatalf("two modules in one slot: %+v", st.Modules)
+			}
+			slots[k] = true
+		}
+	})
+}
