@@ -24,6 +24,13 @@ type Policy interface {
 	Done(changes []Change)
 }
 
+// Undoer is a Policy whose Commit has effects outside the store (a file
+// written): UndoSet calls Undo, with the store already restored, to take
+// them back.
+type Undoer interface {
+	Undo(p *Proposal) error
+}
+
 type nopPolicy struct{}
 
 func (nopPolicy) Check(*Proposal) (smi.ErrorStatus, int) { return smi.NoError, 0 }
@@ -213,8 +220,14 @@ func (s *Store) UndoSet(id uint64) *SetError {
 	if !ok {
 		return &SetError{Status: smi.UndoFailed, Reason: ErrTxUnknown.Error()}
 	}
+	wasCommitted := tx.committed
 	tx.prop.rollback()
 	tx.committed = false
+	if u, ok := s.policy.(Undoer); ok && wasCommitted {
+		if err := u.Undo(&tx.prop); err != nil {
+			return &SetError{Status: smi.UndoFailed, Reason: err.Error()}
+		}
+	}
 	return nil
 }
 

@@ -259,6 +259,10 @@ func TestInvalidIPConfigMakesIneligible(t *testing.T) {
 	if strings.Count(out, "yes(1)") != 3 {
 		t.Fatalf("configured module:\n%s", out)
 	}
+	// Alone in its stack, the Primary cannot step down: nobody would take over.
+	if out, err := r.cli("snmpset", "-c", "private", r.addr, "MCC16-MIB::cpsIsPrimary.0", "i", "2"); err == nil || !strings.Contains(out, "inconsistentValue") {
+		t.Errorf("stepping down alone: %v\n%s", err, out)
+	}
 }
 
 func TestSaveConfigSurvivesRestart(t *testing.T) {

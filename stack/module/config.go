@@ -216,8 +216,8 @@ func enumLabel(labels []string, v int32) string {
 	return labels[v]
 }
 
-// savedFile is the name of the saved configuration in the state directory.
-const savedFile = "config.json"
+// configFileName is the name of the saved configuration in the state directory.
+const configFileName = "config.json"
 
 // saved is what SaveConfig writes: the settings, versioned.
 type saved struct {
@@ -227,7 +227,7 @@ type saved struct {
 
 // LoadSaved reads the settings saved in dir; ok is false when none were.
 func LoadSaved(dir string) (Settings, bool, error) {
-	path := filepath.Join(dir, savedFile)
+	path := filepath.Join(dir, configFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Settings{}, false, nil
@@ -247,6 +247,35 @@ func LoadSaved(dir string) (Settings, bool, error) {
 	return s.Settings, true, nil
 }
 
+// snapshot is the content of the saved configuration at one moment.
+type snapshot struct {
+	data   []byte
+	exists bool
+}
+
+// readSaved returns the current saved file, for undo.
+func readSaved(dir string) (*snapshot, error) {
+	data, err := os.ReadFile(filepath.Join(dir, configFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return &snapshot{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read saved configuration: %w", err)
+	}
+	return &snapshot{data: data, exists: true}, nil
+}
+
+// restoreSaved puts back a file read by readSaved.
+func restoreSaved(dir string, f *snapshot) error {
+	if !f.exists {
+		if err := os.Remove(filepath.Join(dir, configFileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("undo save: %w", err)
+		}
+		return nil
+	}
+	return writeAtomic(dir, f.data)
+}
+
 // Save writes settings to dir atomically: a temporary file, fsync, rename,
 // fsync of the directory. A crash leaves either the old or the new file.
 func Save(dir string, st Settings) error {
@@ -257,13 +286,19 @@ func Save(dir string, st Settings) error {
 	if err != nil {
 		return fmt.Errorf("save configuration: %w", err)
 	}
-	f, err := os.CreateTemp(dir, savedFile+".tmp-*")
+	return writeAtomic(dir, append(data, '\n'))
+}
+
+// writeAtomic replaces dir's saved file with data: a temporary file, fsync,
+// rename, fsync of the directory.
+func writeAtomic(dir string, data []byte) error {
+	f, err := os.CreateTemp(dir, configFileName+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("save configuration: %w", err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(append(data, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("save configuration: write %s: %w", tmp, err)
 	}
@@ -274,7 +309,7 @@ func Save(dir string, st Settings) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("save configuration: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, savedFile)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, configFileName)); err != nil {
 		return fmt.Errorf("save configuration: %w", err)
 	}
 	d, err := os.Open(dir)

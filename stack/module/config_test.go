@@ -66,10 +66,10 @@ func TestSaveIsAtomicAndLoads(t *testing.T) {
 		t.Errorf("save left %d files behind: %v", len(entries), entries)
 	}
 	// A corrupt file is an error naming it, not a silent default.
-	if err := os.WriteFile(filepath.Join(dir, savedFile), []byte("{\"version\": 1, \"settings\": {\"ip\": 5}}"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, configFileName), []byte("{\"version\": 1, \"settings\": {\"ip\": 5}}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadSaved(dir); err == nil || !strings.Contains(err.Error(), savedFile) {
+	if _, _, err := LoadSaved(dir); err == nil || !strings.Contains(err.Error(), configFileName) {
 		t.Errorf("corrupt saved file: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add([]byte("trap_managers: [1, 2]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		p := filepath.Join(dir, savedFile)
+		p := filepath.Join(dir, configFileName)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,11 @@ type Module struct {
 	saves    atomic.Uint32
 	sessions atomic.Pointer[func() uint64]
 	resets   chan struct{}
+
+	// undoSave is the saved file before the last SaveConfig commit (its
+	// bytes, or empty when there was none), for UndoSet. Guarded by the
+	// store's lock: only the Policy, called under it, touches it.
+	undoSave *snapshot
 }
 
 // Options configure New.

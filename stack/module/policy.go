@@ -37,12 +37,11 @@ func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 			}
 		case "cpsIsPrimary":
 			can, _ := pr.Value("cpsmm100CanPrimary", own...)
-			is, _ := pr.Value("cpsIsPrimary", 0)
 			if c.New.Int == yes && can.Int != yes {
 				p.reject(c, "this module is not eligible to be Primary (CanPrimary no)")
 				return smi.InconsistentValue, c.VarBind
 			}
-			if c.New.Int == no && is.Int == yes {
+			if c.New.Int == no && c.Old.Int == yes {
 				p.reject(c, "no other module in the stack could take over as Primary")
 				return smi.InconsistentValue, c.VarBind
 			}
@@ -90,10 +89,15 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		if p.m.stateDir == "" {
 			return fmt.Errorf("no state directory to save the configuration in")
 		}
+		prev, err := readSaved(p.m.stateDir)
+		if err != nil {
+			return err
+		}
 		st := p.settings(pr)
 		if err := Save(p.m.stateDir, st); err != nil {
 			return err
 		}
+		p.m.undoSave = prev
 		p.m.saves.Add(1)
 		p.m.log.WithField("dir", p.m.stateDir).Info("configuration saved")
 		pr.Put("cpsmm100SaveConfig", smi.Integer(noSave), own...)
@@ -102,6 +106,20 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		pr.Put("cpsmm100Reset", smi.Integer(noReset), own...)
 	}
 	return nil
+}
+
+// Undo implements mib.Undoer: a saved configuration whose Set the master
+// agent undoes is replaced by the file that was there before.
+func (p policy) Undo(pr *mib.Proposal) error {
+	own := p.own()
+	if c, ok := pr.Changed("cpsmm100SaveConfig", own...); !ok || c.New.Int != saveConfig || p.m.undoSave == nil {
+		return nil
+	}
+	prev := p.m.undoSave
+	p.m.undoSave = nil
+	p.m.saves.Add(^uint32(0))
+	p.m.log.WithField("dir", p.m.stateDir).Warn("set undone: restoring the previously saved configuration")
+	return restoreSaved(p.m.stateDir, prev)
 }
 
 // Done implements mib.Policy: logs the change and runs a requested reset.
