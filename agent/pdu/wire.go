@@ -60,13 +60,15 @@ func (e *encoder) u32(v uint32) { e.b = e.bo.AppendUint32(e.b, v) }
 func (e *encoder) u64(v uint64) { e.b = e.bo.AppendUint64(e.b, v) }
 
 func (e *encoder) oid(o smi.OID, include bool) error {
-	if len(o) > MaxSubIDs {
-		return fmt.Errorf("OID of %d sub-identifiers (max %d)", len(o), MaxSubIDs)
-	}
 	prefix := uint8(0)
 	if len(o) >= 5 && o[0] == 1 && o[1] == 3 && o[2] == 6 && o[3] == 1 && o[4] >= 1 && o[4] <= 255 {
 		prefix = uint8(o[4])
 		o = o[5:]
+	}
+	// The limit is on n_subid, what is left once the prefix is taken off
+	// (the decoder accepts 128 sub-identifiers after a prefix).
+	if len(o) > MaxSubIDs {
+		return fmt.Errorf("OID of %d sub-identifiers after the prefix (max %d)", len(o), MaxSubIDs)
 	}
 	inc := uint8(0)
 	if include {
@@ -431,7 +433,10 @@ func (d *decoder) ranges() []SearchRange {
 	return append([]SearchRange(nil), rs...)
 }
 
-// DecodeHeader decodes the fixed 20-byte header.
+// DecodeHeader decodes the fixed 20-byte header (b may be longer). It
+// refuses a version other than 1 and a payload length that is not a
+// multiple of 4; the PDU type is checked with the payload, so that a
+// reader can skip a packet of an unknown type and stay in step.
 func DecodeHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, &ParseError{Msg: fmt.Sprintf("header of %d bytes", len(b))}
@@ -451,7 +456,9 @@ func DecodeHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// Unmarshal decodes exactly one whole packet.
+// Unmarshal decodes exactly one whole packet: a header and exactly the
+// payload it announces. The packet shares no memory with b. Malformed
+// input is a *ParseError (HeaderOK set when the header was sound).
 func Unmarshal(b []byte) (*Packet, error) {
 	h, err := DecodeHeader(b)
 	if err != nil {
