@@ -38,6 +38,7 @@ func run(args []string) error {
 		stateDir   = fs.String("state-dir", "", "`directory` where cpsmm100SaveConfig writes the configuration (empty: saving fails)")
 		logFormat  = fs.String("log-format", "text", "log format: text or json")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 200µs; negative: never)")
 	)
 	d := module.Default()
 	name := fs.String("name", d.Name, "module name")
@@ -114,8 +115,8 @@ func run(args []string) error {
 		Network: network, Address: address,
 		ID:    smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1"),
 		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
-		Handler: m.Store(),
-		Log:     log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
+		Handler: m.Store(), Spin: *spin,
+		Log: log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
 	})
 	if err != nil {
 		return err
