@@ -63,7 +63,7 @@ type Config struct {
 	// Backoff bounds the reconnect delay; default 50 ms doubling to 1 s.
 	MinBackoff, MaxBackoff time.Duration
 	// Spin is how long the session polls for the master's next request
-	// before sleeping (see spinReader); default 200 µs, negative disables.
+	// before sleeping (see spinReader); default 500 µs, negative disables.
 	Spin time.Duration
 	// OnSession is called (if set) each time a session is opened and
 	// registered.
@@ -106,7 +106,7 @@ func New(cfg Config) (*Subagent, error) {
 		cfg.MaxPayload = 1 << 20
 	}
 	if cfg.Spin == 0 {
-		cfg.Spin = 200 * time.Microsecond
+		cfg.Spin = 500 * time.Microsecond
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 50 * time.Millisecond

@@ -38,7 +38,7 @@ func run(args []string) error {
 		stateDir   = fs.String("state-dir", "", "`directory` where cpsmm100SaveConfig writes the configuration (empty: saving fails)")
 		logFormat  = fs.String("log-format", "text", "log format: text or json")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
-		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 200µs; negative: never)")
+		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 500µs; negative: never)")
 	)
 	d := module.Default()
 	name := fs.String("name", d.Name, "module name")
