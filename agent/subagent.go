@@ -396,9 +396,9 @@ func (s *session) readLoop() error {
 		}
 		s.pmu.Unlock()
 	}()
-	r := bufio.NewReaderSize(newSpinReader(s.conn, s.a.cfg.Spin), 64<<10)
+	r := pdu.NewReader(bufio.NewReaderSize(newSpinReader(s.conn, s.a.cfg.Spin), 64<<10), s.a.cfg.MaxPayload)
 	for {
-		p, err := pdu.ReadPacket(r, s.a.cfg.MaxPayload)
+		p, err := r.Next()
 		if err != nil {
 			var pe *pdu.ParseError
 			if errors.As(err, &pe) && pe.HeaderOK {

@@ -806,11 +806,12 @@ func TestAllocations(t *testing.T) {
 		t.Errorf("Unmarshal GetNext: %v allocations", n)
 	}
 	r := bytes.NewReader(req)
+	pr := NewReader(r, 1024)
 	if n := testing.AllocsPerRun(100, func() {
 		r.Reset(req)
-		_, _ = ReadPacket(r, 1024)
+		_, _ = pr.Next()
 	}); n > 3 {
-		t.Errorf("ReadPacket GetNext: %v allocations", n)
+		t.Errorf("Reader.Next GetNext: %v allocations", n)
 	}
 }
 
@@ -855,11 +856,12 @@ func BenchmarkUnmarshalGetNext(b *testing.B) {
 func BenchmarkReadPacketGetNext(b *testing.B) {
 	raw := getNextRequest(b)
 	r := bytes.NewReader(raw)
+	pr := NewReader(r, 1<<16)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		r.Reset(raw)
-		if _, err := ReadPacket(r, 1<<16); err != nil {
+		if _, err := pr.Next(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sync"
 
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
@@ -532,13 +531,6 @@ func decodePayload(h Header, payload []byte) (*Packet, error) {
 	return p, nil
 }
 
-// readBufs recycles ReadPacket's buffers. A decoded packet never aliases
-// the bytes it came from, so a buffer is free again once decoded.
-var readBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// readBufKeep is the largest buffer returned to readBufs.
-const readBufKeep = 64 << 10
-
 // ReadPacket reads one whole packet from r. A payload longer than
 // maxPayload is refused before it is read (the stream is then out of step:
 // the caller should close it). A malformed payload that was read whole is
@@ -546,13 +538,35 @@ const readBufKeep = 64 << 10
 // errors are returned as they are (io.EOF before a header, and
 // io.ErrUnexpectedEOF within a packet).
 func ReadPacket(r io.Reader, maxPayload uint32) (*Packet, error) {
-	bp := readBufs.Get().(*[]byte)
-	p, err := readPacket(r, maxPayload, bp)
-	if cap(*bp) <= readBufKeep {
-		readBufs.Put(bp)
+	var buf []byte
+	return readPacket(r, maxPayload, &buf)
+}
+
+// Reader reads packets from one stream, reusing its read buffer: a decoded
+// packet never aliases the bytes it came from, so the buffer is free again
+// once a packet is decoded. Not safe for concurrent use.
+type Reader struct {
+	r   io.Reader
+	max uint32
+	buf []byte
+}
+
+// NewReader returns a Reader of packets of at most maxPayload octets.
+func NewReader(r io.Reader, maxPayload uint32) *Reader {
+	return &Reader{r: r, max: maxPayload}
+}
+
+// Next reads the next packet, as ReadPacket does.
+func (r *Reader) Next() (*Packet, error) {
+	p, err := readPacket(r.r, r.max, &r.buf)
+	if cap(r.buf) > readBufKeep {
+		r.buf = nil // do not hold on to a rare large buffer
 	}
 	return p, err
 }
+
+// readBufKeep is the largest buffer a Reader keeps between packets.
+const readBufKeep = 64 << 10
 
 func readPacket(r io.Reader, maxPayload uint32, bp *[]byte) (*Packet, error) {
 	if cap(*bp) < HeaderSize {
