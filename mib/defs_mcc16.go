@@ -94,13 +94,12 @@ const (
 	cps        = transition + ".2.4.2.2"
 )
 
-var biaSlot = []string{"BiaIndex", "SlotIndex"}
-
 // PointSystemObjects returns the definitions of MCC16-MIB (MIBs/MCC16-MIB.txt):
 // the vendor's names, numbers, syntaxes and access, kept exactly.
 func PointSystemObjects() []Object {
 	d := &defBuilder{module: "MCC16-MIB"}
 	ro, rw := ReadOnly, ReadWrite
+	biaSlot := []string{"BiaIndex", "SlotIndex"}
 
 	// Product identifiers.
 	for _, p := range []struct{ name, oid string }{

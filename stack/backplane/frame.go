@@ -36,7 +36,7 @@ const (
 	MaxFrame = HeaderSize + MaxPayload + MACSize
 )
 
-var magic = [4]byte{'C', 'P', 'S', 'B'}
+const magic = "CPSB"
 
 // Type is what a frame carries.
 type Type uint8
@@ -96,7 +96,7 @@ func Seal(key []byte, f Frame) ([]byte, error) {
 		return nil, errors.New("backplane: frame type 0")
 	}
 	b := make([]byte, HeaderSize, HeaderSize+len(f.Payload)+MACSize)
-	copy(b[0:4], magic[:])
+	copy(b[0:4], magic)
 	b[4], b[5], b[6] = Version, byte(f.Type), f.Flags
 	copy(b[8:14], f.From[:])
 	binary.BigEndian.PutUint64(b[16:24], f.Seq)
@@ -114,7 +114,7 @@ func Open(key []byte, b []byte) (Frame, error) {
 	if len(b) < HeaderSize+MACSize {
 		return Frame{}, fmt.Errorf("%w: %d octets, shorter than a header and a MAC", ErrMalformed, len(b))
 	}
-	if [4]byte(b[0:4]) != magic {
+	if string(b[0:4]) != magic {
 		return Frame{}, fmt.Errorf("%w: bad magic %x", ErrMalformed, b[0:4])
 	}
 	if b[4] != Version {

@@ -170,10 +170,10 @@ func (c Config) Validate() error {
 			return fieldErr(f.name, "%q is not an IPv4 address", f.v)
 		}
 	}
-	if enumValue(wantLabels, c.WantPrimary) == 0 {
+	if enumValue(wantLabels(), c.WantPrimary) == 0 {
 		return fieldErr("want_primary", "%q is not yes, no or always", c.WantPrimary)
 	}
-	if enumValue(cfgMatchLabels, c.CfgMatch) == 0 {
+	if enumValue(cfgMatchLabels(), c.CfgMatch) == 0 {
 		return fieldErr("cfg_match", "%q is not yes, no or notApplicable", c.CfgMatch)
 	}
 	for _, s := range []struct{ name, v string }{
@@ -192,11 +192,10 @@ func (c Config) Validate() error {
 
 func mustMAC(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
 
-// Enumerations of the settings kept as labels in configuration files.
-var (
-	wantLabels     = []string{1: "yes", 2: "no", 3: "always"}
-	cfgMatchLabels = []string{1: "yes", 2: "no", 3: "notApplicable"}
-)
+// Enumerations of the settings kept as labels in configuration files,
+// indexed by their MIB values.
+func wantLabels() []string     { return []string{1: "yes", 2: "no", 3: "always"} }
+func cfgMatchLabels() []string { return []string{1: "yes", 2: "no", 3: "notApplicable"} }
 
 // enumValue returns the value of label in labels (0 when absent).
 func enumValue(labels []string, label string) int32 {

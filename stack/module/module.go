@@ -176,7 +176,7 @@ func (m *Module) populate(cfg Config) error {
 		{"cpsmm100SubnetMask", ip(cfg.SubnetMask)},
 		{"cpsmm100Gateway", ip(cfg.Gateway)},
 		{"cpsmm100IsPrimary", smi.Integer(yesNo(canPrimary))},
-		{"cpsmm100WantPrimary", smi.Integer(enumValue(wantLabels, cfg.WantPrimary))},
+		{"cpsmm100WantPrimary", smi.Integer(enumValue(wantLabels(), cfg.WantPrimary))},
 		{"cpsmm100CanPrimary", smi.Integer(yesNo(canPrimary))},
 		{"cpsmm100EthernetLink", smi.Integer(on)},
 		{"cpsmm100TntRIP", ip("0.0.0.0")},
@@ -186,7 +186,7 @@ func (m *Module) populate(cfg Config) error {
 		{"cpsmm100SysContact", smi.String(cfg.SysContact)},
 		{"cpsmm100SysName", smi.String(cfg.SysName)},
 		{"cpsmm100SysLocation", smi.String(cfg.SysLocation)},
-		{"cpsmm100CfgMatch", smi.Integer(enumValue(cfgMatchLabels, cfg.CfgMatch))},
+		{"cpsmm100CfgMatch", smi.Integer(enumValue(cfgMatchLabels(), cfg.CfgMatch))},
 		{"cpsmm100SerialNumber", smi.Integer(cfg.Serial)},
 		{"cpsmm100ICIF", smi.Integer(yes)}, // the only management module of its cabinet
 		{"cpsmm100MRevision", smi.Integer(cfg.MRevision)},

@@ -150,12 +150,12 @@ func (p policy) settings(pr *mib.Proposal) Settings {
 	num := func(name string) int32 { v, _ := pr.Value(name, own...); return v.Int }
 	st := Settings{
 		IPAddress: addr("cpsmm100IPAddress"), SubnetMask: addr("cpsmm100SubnetMask"), Gateway: addr("cpsmm100Gateway"),
-		WantPrimary: enumLabel(wantLabels, num("cpsmm100WantPrimary")),
+		WantPrimary: enumLabel(wantLabels(), num("cpsmm100WantPrimary")),
 		Groups:      str("cpsmm100Groups", own...), SysContact: str("cpsmm100SysContact", own...),
 		SysName: str("cpsmm100SysName", own...), SysLocation: str("cpsmm100SysLocation", own...),
 		TrapManagers:       [4]string{addr("cpsmm100SNMPTrapMgr"), addr("cpsmm100SNMPTrapMgr2"), addr("cpsmm100SNMPTrapMgr3"), addr("cpsmm100SNMPTrapMgr4")},
 		TrapInterval:       num("cpsmm100SNMPTrapInterval"),
-		CfgMatch:           enumLabel(cfgMatchLabels, num("cpsmm100CfgMatch")),
+		CfgMatch:           enumLabel(cfgMatchLabels(), num("cpsmm100CfgMatch")),
 		CabinetDescription: str("cpsCabinetDescription", uint32(p.m.base.Bia)),
 		GroupCtrl:          str("cpsGroupCtrl", 0),
 	}
