@@ -59,6 +59,7 @@ for _ in $(seq 1 200); do
   if out=$(snmpgetnext -v2c -c public -On -t 0.2 -r 0 "127.0.0.1:$PORT" "$probe" 2>/dev/null) &&
      [[ $out == .$probe.* ]]; then
     echo "ready: CPSMM100 module answering SNMP on 127.0.0.1:$PORT (communities public/private; logs in $RUN_DIR)"
+    echo "try:   snmpwalk -M +$repo/MIBs -m MCC16-MIB:CPSMM-EMULATOR-MIB -v2c -c public 127.0.0.1:$PORT MCC16-MIB::cpsmm100Table"
     break
   fi
   kill -0 "$module_pid" 2>/dev/null || { echo "module exited; see $RUN_DIR/cpsmm.log" >&2; exit 1; }
