@@ -61,7 +61,9 @@ type Fault struct {
 // a stream socket. Every frame one module sends reaches every other
 // attached module. It does not need the stack key: it carries frames, the
 // modules authenticate them. A module's identity on the bus is the sender
-// ID of the frames it sends.
+// ID of the frames it sends; until its first frame (a hello, see
+// TypeHello) a new attachment receives nothing, so that a cut module cannot
+// listen in by re-attaching.
 type Chassis struct {
 	log logrus.FieldLogger
 
@@ -113,6 +115,20 @@ func (c *Chassis) SetFault(id ID, f Fault) {
 		p.close()
 	}
 	c.log.WithFields(logrus.Fields{"mac": id.String(), "fault": fmt.Sprintf("%+v", f)}).Info("backplane fault set")
+}
+
+// Attached returns the IDs of the modules attached now (those that have
+// announced themselves).
+func (c *Chassis) Attached() []ID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []ID
+	for p := range c.ports {
+		if p.id != (ID{}) {
+			ids = append(ids, p.id)
+		}
+	}
+	return ids
 }
 
 // Frames returns how many frames the chassis has carried.
@@ -199,7 +215,7 @@ func (c *Chassis) readLoop(p *port) {
 		c.frames++
 		var dests []*port
 		for q := range c.ports {
-			if q != p && !c.faults[q.id].Cut {
+			if q != p && q.id != (ID{}) && !c.faults[q.id].Cut {
 				dests = append(dests, q)
 			}
 		}

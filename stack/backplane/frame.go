@@ -48,6 +48,7 @@ const (
 	TypeDeviceReport Type = 3 // a device answers
 	TypeConfigSet    Type = 4 // the Primary distributes configuration
 	TypeConfigAck    Type = 5 // the target acknowledges it
+	TypeHello        Type = 6 // a module announces itself on attaching
 )
 
 func (t Type) String() string {
@@ -62,6 +63,8 @@ func (t Type) String() string {
 		return "config-set"
 	case TypeConfigAck:
 		return "config-ack"
+	case TypeHello:
+		return "hello"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }
