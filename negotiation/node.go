@@ -1,0 +1,628 @@
+// Package negotiation is the Primary/Standby election of the Base
+// Management Modules of one stack, as a pure state machine in the style of
+// etcd-io/raft: no goroutines, clocks or I/O. The application feeds it the
+// time (Tick), the adverts it receives (Step) and local changes (link, IP
+// configuration, WantPrimary, forced switchover, shutdown), and collects a
+// Ready: the role, the adverts to send on both paths, and events.
+//
+// The rules:
+//
+//  1. A module that cannot communicate over Ethernet (link down or invalid
+//     IP configuration) is ineligible: CanPrimary false, never Primary.
+//     CanPrimary falls at once and rises only after HealthyChecks
+//     consecutive healthy checks (one per hello).
+//  2. Preference ranks always > yes > no; a module drops out when it sees
+//     an eligible live module of higher rank.
+//  3. Among the remaining candidates an incumbent Primary keeps the role;
+//     a recovered former Primary comes back as Standby.
+//  4. Otherwise the lowest ID (MAC address) wins; of two Primaries that
+//     meet (a healed partition) the same rules keep one, and the other
+//     steps down as soon as it hears the winner.
+//  5. Break-before-make: a module becomes Primary only while no live peer
+//     claims the role; an outgoing Primary advertises Standby at once. A
+//     module about to become Primary first advertises a claim and waits
+//     ClaimWait (hello/4, at most 50 ms): two modules that decide at the
+//     same instant on each other's stale adverts hear each other's claims
+//     and the rules keep one.
+//  6. Start-up: a module that hears a Primary becomes Standby; one that
+//     hears nobody waits one holdtime, then decides.
+//  7. A module that stops gracefully advertises resignation, so a Standby
+//     takes over at once instead of after the holdtime.
+//
+// A peer is dead only when it has been silent on both paths for a
+// holdtime; silence on one path only is a link failure, reported as an
+// event, with no failover.
+//
+// Forced switchover: ForceActive on an eligible Standby advertises a
+// takeover claim; the Primary yields to it (unless the claimant ranks
+// below another live eligible module, in which case ForceActive is
+// refused), and once the claimant is Primary, incumbency keeps it there.
+// ForceStandby on the Primary steps it down and keeps it out of the
+// running for one holdtime or until another module is Primary.
+package negotiation
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ID identifies a module: its MAC address as a 48-bit number.
+type ID uint64
+
+func (id ID) String() string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", byte(id>>40), byte(id>>32), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
+
+// Want is cpsmm100WantPrimary: yes(1), no(2), always(3).
+type Want uint8
+
+// WantPrimary values.
+const (
+	WantYes    Want = 1
+	WantNo     Want = 2
+	WantAlways Want = 3
+)
+
+func (w Want) rank() int {
+	switch w {
+	case WantAlways:
+		return 3
+	case WantYes:
+		return 2
+	}
+	return 1
+}
+
+func (w Want) String() string {
+	switch w {
+	case WantYes:
+		return "yes"
+	case WantNo:
+		return "no"
+	case WantAlways:
+		return "always"
+	}
+	return fmt.Sprintf("want(%d)", uint8(w))
+}
+
+// Role is a module's part in the stack.
+type Role uint8
+
+// Roles.
+const (
+	Initializing Role = iota
+	Standby
+	Primary
+)
+
+func (r Role) String() string {
+	switch r {
+	case Initializing:
+		return "initializing"
+	case Standby:
+		return "standby"
+	case Primary:
+		return "primary"
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// Path is how an advert travelled.
+type Path uint8
+
+// Paths.
+const (
+	Backplane Path = 1
+	Ethernet  Path = 2
+)
+
+func (p Path) String() string {
+	if p == Backplane {
+		return "backplane"
+	}
+	return "ethernet"
+}
+
+// Advert is what a module says about itself every hello (and at once on a
+// change). Seq grows with every advert a module sends.
+type Advert struct {
+	From      ID
+	Seq       uint64
+	Role      Role
+	Eligible  bool
+	Want      Want
+	Resigning bool // stopping, or stepping down by force: not a candidate
+	Takeover  bool // ForceActive: claims the Primary role
+	Claim     bool // about to become Primary (see ClaimWait)
+}
+
+// ClaimWait is how long a module announces its claim before it becomes
+// Primary: two modules that decide at the same instant on each other's
+// stale adverts both claim, hear each other, and the rules keep one. It
+// must exceed the time an advert takes to cross a path.
+func (c Config) ClaimWait() time.Duration {
+	w := c.Hello / 4
+	if w > 50*time.Millisecond {
+		w = 50 * time.Millisecond
+	}
+	return w
+}
+
+// HealthyChecks is how many consecutive healthy checks raise CanPrimary.
+const HealthyChecks = 4
+
+// Config is a node's configuration.
+type Config struct {
+	ID       ID
+	Hello    time.Duration
+	Holdtime time.Duration
+	Want     Want
+}
+
+// Validate checks the timers (defaults 1 s / 3 s when zero).
+func (c *Config) Validate() error {
+	if c.Hello == 0 {
+		c.Hello = time.Second
+	}
+	if c.Holdtime == 0 {
+		c.Holdtime = 3 * c.Hello
+	}
+	if c.Hello < 100*time.Millisecond || c.Holdtime < 300*time.Millisecond {
+		return fmt.Errorf("negotiation: timers %s/%s below 100ms/300ms", c.Hello, c.Holdtime)
+	}
+	if c.Holdtime < 3*c.Hello {
+		return fmt.Errorf("negotiation: holdtime %s is less than 3 × hello %s", c.Holdtime, c.Hello)
+	}
+	if c.Want == 0 {
+		c.Want = WantYes
+	}
+	return nil
+}
+
+// EventKind says what happened.
+type EventKind uint8
+
+// Event kinds.
+const (
+	RoleChanged EventKind = iota + 1
+	CanPrimaryChanged
+	PeerAlive
+	PeerDead
+	LinkFailure  // a peer is heard on one path only
+	LinkRestored // heard on both paths again
+)
+
+func (k EventKind) String() string {
+	return [...]string{"", "role-changed", "can-primary-changed", "peer-alive", "peer-dead", "link-failure", "link-restored"}[k]
+}
+
+// Event is something the application may log or report.
+type Event struct {
+	Time   time.Time
+	Kind   EventKind
+	Role   Role
+	Peer   ID
+	Path   Path
+	Reason string
+}
+
+// Ready is what the application must act on.
+type Ready struct {
+	Role       Role
+	CanPrimary bool
+	Adverts    []Advert // to send on both paths
+	Events     []Event
+}
+
+// PeerStatus is what a node knows of a peer.
+type PeerStatus struct {
+	ID        ID
+	Advert    Advert
+	Heard     map[Path]time.Time
+	PathOK    map[Path]bool
+	Alive     bool
+	LinkFault bool
+}
+
+type peer struct {
+	adv      Advert
+	heard    map[Path]time.Time
+	seq      map[Path]uint64
+	alive    bool
+	linkFail bool
+}
+
+// Node is one module's negotiation state.
+type Node struct {
+	cfg   Config
+	start time.Time
+	now   time.Time
+
+	role    Role
+	want    Want
+	linkUp  bool
+	ipValid bool
+	healthy int
+	can     bool
+
+	peers     map[ID]*peer
+	nextHello time.Time
+	seq       uint64
+
+	outUntil   time.Time // ForceStandby keeps us out until then
+	claimSince time.Time // when our claim to the role began (zero: none)
+	takeover   bool
+	resigning  bool
+
+	activeSince  time.Time
+	lastFailover time.Time
+	lastReason   string
+
+	ready Ready
+}
+
+// New returns a node that starts Initializing at now, with its Ethernet
+// link up and a valid IP configuration.
+func New(cfg Config, now time.Time) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Sequence numbers start from the start time, so that they keep
+	// growing across a restart and peers take nothing for stale.
+	n := &Node{cfg: cfg, start: now, now: now, want: cfg.Want, linkUp: true, ipValid: true,
+		healthy: HealthyChecks, can: true, peers: map[ID]*peer{}, nextHello: now, seq: uint64(now.UnixNano())}
+	n.ready.Role, n.ready.CanPrimary = Initializing, true
+	n.advertise()
+	n.nextHello = now.Add(cfg.Hello)
+	return n, nil
+}
+
+// Role returns the current role.
+func (n *Node) Role() Role { return n.role }
+
+// CanPrimary reports eligibility.
+func (n *Node) CanPrimary() bool { return n.can }
+
+// Want returns the current preference.
+func (n *Node) Want() Want { return n.want }
+
+// ActiveSince is when the node last became Primary (zero if it is not).
+func (n *Node) ActiveSince() time.Time { return n.activeSince }
+
+// LastFailover returns when and why the role last changed.
+func (n *Node) LastFailover() (time.Time, string) { return n.lastFailover, n.lastReason }
+
+// Peers returns what the node knows of its peers, by ID.
+func (n *Node) Peers() []PeerStatus {
+	var out []PeerStatus
+	for id, p := range n.peers {
+		st := PeerStatus{ID: id, Advert: p.adv, Heard: map[Path]time.Time{}, PathOK: map[Path]bool{}, Alive: p.alive, LinkFault: p.linkFail}
+		for _, path := range []Path{Backplane, Ethernet} {
+			st.Heard[path] = p.heard[path]
+			st.PathOK[path] = n.heardWithin(p, path)
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Ready returns and clears what the application must act on.
+func (n *Node) Ready() Ready {
+	r := n.ready
+	n.ready = Ready{Role: n.role, CanPrimary: n.can}
+	return r
+}
+
+func (n *Node) event(kind EventKind, peer ID, path Path, reason string) {
+	n.ready.Events = append(n.ready.Events, Event{Time: n.now, Kind: kind, Role: n.role, Peer: peer, Path: path, Reason: reason})
+}
+
+func (n *Node) advertise() {
+	n.seq++
+	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
+		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero()})
+}
+
+func (n *Node) setRole(r Role, reason string) {
+	if r == n.role {
+		return
+	}
+	n.role = r
+	n.ready.Role = r
+	n.claimSince = time.Time{}
+	n.lastFailover, n.lastReason = n.now, reason
+	if r == Primary {
+		n.activeSince = n.now
+		n.takeover = false
+	} else {
+		n.activeSince = time.Time{}
+	}
+	n.event(RoleChanged, 0, 0, reason)
+	n.advertise() // at once: break-before-make relies on it
+}
+
+func (n *Node) heardWithin(p *peer, path Path) bool {
+	t, ok := p.heard[path]
+	return ok && n.now.Sub(t) < n.cfg.Holdtime
+}
+
+// Tick advances the clock: hellos, hold timers, health checks.
+func (n *Node) Tick(now time.Time) {
+	if now.Before(n.now) {
+		return
+	}
+	n.now = now
+	for id, p := range n.peers {
+		bp, eth := n.heardWithin(p, Backplane), n.heardWithin(p, Ethernet)
+		alive := bp || eth
+		if p.alive && !alive {
+			p.alive = false
+			n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
+		}
+		fail := alive && bp != eth
+		if fail && !p.linkFail {
+			path := Backplane
+			if bp {
+				path = Ethernet
+			}
+			n.event(LinkFailure, id, path, "heard on one path only")
+		} else if !fail && p.linkFail && alive {
+			n.event(LinkRestored, id, 0, "heard on both paths again")
+		}
+		p.linkFail = fail
+	}
+	if now.Sub(n.nextHello) > 10*n.cfg.Hello {
+		n.nextHello = now // a long pause: one hello, not a burst of them
+	}
+	for !now.Before(n.nextHello) {
+		n.nextHello = n.nextHello.Add(n.cfg.Hello)
+		n.check()
+		n.advertise()
+	}
+	n.decide()
+}
+
+// check is the once-per-hello health check behind CanPrimary.
+func (n *Node) check() {
+	if n.linkUp && n.ipValid {
+		if n.healthy < HealthyChecks {
+			n.healthy++
+			if n.healthy == HealthyChecks {
+				n.setCan(true, "Ethernet healthy for 4 checks")
+			}
+		}
+	}
+}
+
+func (n *Node) setCan(can bool, reason string) {
+	if can == n.can {
+		return
+	}
+	n.can = can
+	n.ready.CanPrimary = can
+	n.event(CanPrimaryChanged, 0, 0, reason)
+}
+
+// Step takes an advert received on path.
+func (n *Node) Step(now time.Time, path Path, a Advert) {
+	if a.From == n.cfg.ID || (path != Backplane && path != Ethernet) {
+		return
+	}
+	if now.After(n.now) {
+		n.now = now
+	}
+	p := n.peers[a.From]
+	if p == nil {
+		p = &peer{heard: map[Path]time.Time{}, seq: map[Path]uint64{}}
+		n.peers[a.From] = p
+	}
+	if a.Seq <= p.seq[path] && p.seq[path] != 0 {
+		return // stale or duplicate on this path
+	}
+	p.seq[path] = a.Seq
+	p.heard[path] = n.now
+	if a.Seq > p.adv.Seq || p.adv.From == 0 {
+		p.adv = a
+	}
+	if !p.alive {
+		p.alive = true
+		n.event(PeerAlive, a.From, path, "heard")
+	}
+	n.decide()
+}
+
+// SetLink sets the Ethernet link state.
+func (n *Node) SetLink(now time.Time, up bool) {
+	n.Tick(now)
+	n.linkUp = up
+	n.health("Ethernet link down")
+}
+
+// SetIPValid sets whether the IP configuration is valid.
+func (n *Node) SetIPValid(now time.Time, valid bool) {
+	n.Tick(now)
+	n.ipValid = valid
+	n.health("IP configuration invalid")
+}
+
+func (n *Node) health(why string) {
+	if !n.linkUp || !n.ipValid {
+		n.healthy = 0
+		n.setCan(false, why)
+		n.advertise()
+	}
+	n.decide()
+}
+
+// SetWant changes cpsmm100WantPrimary.
+func (n *Node) SetWant(now time.Time, w Want) {
+	n.Tick(now)
+	if w == n.want {
+		return
+	}
+	n.want = w
+	n.advertise()
+	n.decide()
+}
+
+// ErrRefused is returned by a forced switchover the rules do not allow.
+var ErrRefused = errors.New("negotiation: forced switchover refused")
+
+// ForceActive makes an eligible Standby take over (cpsIsPrimary = yes).
+func (n *Node) ForceActive(now time.Time) error {
+	n.Tick(now)
+	if n.role == Primary {
+		return nil
+	}
+	if !n.can {
+		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
+	}
+	for id, p := range n.peers {
+		if p.alive && p.adv.Eligible && !p.adv.Resigning && p.adv.Want.rank() > n.want.rank() {
+			return fmt.Errorf("%w: %s wants it more (%s)", ErrRefused, id, p.adv.Want)
+		}
+	}
+	n.takeover = true
+	n.outUntil = time.Time{}
+	n.advertise()
+	n.decide()
+	return nil
+}
+
+// ForceStandby makes the Primary step down (cpsIsPrimary = no).
+func (n *Node) ForceStandby(now time.Time) error {
+	n.Tick(now)
+	if n.role != Primary {
+		return nil
+	}
+	other := false
+	for _, p := range n.peers {
+		if p.alive && p.adv.Eligible && !p.adv.Resigning {
+			other = true
+		}
+	}
+	if !other {
+		return fmt.Errorf("%w: no other module could take over", ErrRefused)
+	}
+	n.outUntil = n.now.Add(n.cfg.Holdtime)
+	n.setRole(Standby, "forced to step down")
+	n.decide()
+	return nil
+}
+
+// Shutdown resigns (graceful stop): a Standby takes over at once.
+func (n *Node) Shutdown(now time.Time) {
+	n.Tick(now)
+	n.resigning = true
+	if n.role == Primary {
+		n.setRole(Standby, "shutting down")
+	} else {
+		n.advertise()
+	}
+}
+
+// claim announces that we are about to become Primary, and becomes it once
+// the claim has stood for ClaimWait.
+func (n *Node) claim(reason string) {
+	if n.claimSince.IsZero() {
+		n.claimSince = n.now
+		n.advertise()
+	}
+	if n.now.Sub(n.claimSince) >= n.cfg.ClaimWait() {
+		n.setRole(Primary, reason)
+	}
+}
+
+// withdraw takes back a claim that the rules no longer support.
+func (n *Node) withdraw() {
+	if !n.claimSince.IsZero() {
+		n.claimSince = time.Time{}
+		n.advertise()
+	}
+}
+
+type candidate struct {
+	id        ID
+	rank      int
+	incumbent bool
+	takeover  bool
+}
+
+// better reports whether a beats b by the rules.
+func better(a, b candidate) bool {
+	if a.takeover != b.takeover {
+		return a.takeover
+	}
+	if a.rank != b.rank {
+		return a.rank > b.rank
+	}
+	if a.incumbent != b.incumbent {
+		return a.incumbent
+	}
+	return a.id < b.id
+}
+
+// decide applies the rules to the current view.
+func (n *Node) decide() {
+	if n.resigning {
+		return
+	}
+	if n.now.Before(n.outUntil) {
+		for _, p := range n.peers {
+			if p.alive && p.adv.Role == Primary && !p.adv.Resigning {
+				n.outUntil = time.Time{} // another module is Primary: we are back in the running
+			}
+		}
+	}
+	self := candidate{id: n.cfg.ID, rank: n.want.rank(), incumbent: n.role == Primary, takeover: n.takeover}
+	selfIn := n.can && !n.now.Before(n.outUntil)
+	best, have := self, selfIn
+	claimant := false // a live peer claims Primary
+	for id, p := range n.peers {
+		if !p.alive || p.adv.Resigning {
+			continue
+		}
+		if p.adv.Role == Primary {
+			claimant = true
+		}
+		if !p.adv.Eligible {
+			continue
+		}
+		c := candidate{id: id, rank: p.adv.Want.rank(), incumbent: p.adv.Role == Primary, takeover: p.adv.Takeover}
+		if !have || better(c, best) {
+			best, have = c, true
+		}
+	}
+	selfBest := selfIn && best.id == n.cfg.ID
+
+	switch n.role {
+	case Initializing:
+		if claimant {
+			n.setRole(Standby, "heard an active Primary at start-up")
+			return
+		}
+		if n.now.Sub(n.start) < n.cfg.Holdtime {
+			return
+		}
+		if selfBest {
+			n.claim("no Primary heard for a holdtime at start-up")
+		} else {
+			n.setRole(Standby, "another module wins at start-up")
+		}
+	case Standby:
+		if selfBest && !claimant {
+			n.claim("no better candidate and no active Primary")
+		} else {
+			n.withdraw()
+		}
+	case Primary:
+		if !n.can {
+			n.setRole(Standby, "no longer eligible")
+		} else if !selfBest {
+			n.setRole(Standby, fmt.Sprintf("%s wins", best.id))
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package negotiation
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRandomSchedules runs thousands of random schedules of boots, kills,
+// hangs, restarts, link flaps, IP changes, WantPrimary changes, forced
+// switchovers, graceful stops, partitions, one-path cuts and message loss,
+// and checks after every step and at the end:
+//
+//   - safety: two modules that hear each other are never both Primary for
+//     longer than one hello (the time for the loser to hear the winner
+//     after they meet);
+//   - liveness: once the disturbances stop and every live module is
+//     connected, exactly one Primary exists within holdtime + 2 × hello
+//     whenever an eligible module is live;
+//   - stability: with no input change, no role changes afterwards.
+func TestRandomSchedules(t *testing.T) {
+	runs := 2000
+	if testing.Short() {
+		runs = 200
+	}
+	for seed := int64(1); seed <= int64(runs); seed++ {
+		if err := randomSchedule(seed); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+func randomSchedule(seed int64) error {
+	r := rand.New(rand.NewSource(seed))
+	hello := time.Second
+	if r.Intn(2) == 0 {
+		hello = 100 * time.Millisecond
+	}
+	hold := 3 * hello
+	s := newSim(hello, hold)
+	var log []string
+	fail := func(format string, a ...any) error {
+		var ev strings.Builder
+		for _, n := range s.names() {
+			for _, e := range s.nodes[n].events {
+				if e.Kind == RoleChanged || e.Kind == CanPrimaryChanged {
+					fmt.Fprintf(&ev, "  %s %s %s %s: %s\n", e.Time.Format("05.000"), n, e.Kind, e.Role, e.Reason)
+				}
+			}
+		}
+		return fmt.Errorf(format+"\nschedule:\n  %s\nroles:\n%sevents:\n%s", append(a, strings.Join(log, "\n  "), s.roles(), ev.String())...)
+	}
+	nodes := []string{"a", "b", "c", "d"}[:2+r.Intn(3)]
+	ids := map[string]ID{}
+	wants := []Want{WantYes, WantNo, WantAlways}
+	for i, n := range nodes {
+		ids[n] = ID(i + 1 + r.Intn(3)*10)
+	}
+	// Pairs that hear each other and are both Primary, since when.
+	dual := map[string]time.Time{}
+	hearEachOther := func(a, b string) bool {
+		x, y := s.nodes[a], s.nodes[b]
+		if x == nil || y == nil || s.drop[a+">"+b] > 0 || s.drop[b+">"+a] > 0 {
+			return false
+		}
+		return s.connected(x, y, Backplane) || s.connected(x, y, Ethernet)
+	}
+	// Pairs that hear each other, since when: two Primaries may meet (a
+	// healed partition, a cut mended) but must settle within a hello.
+	since := map[string]time.Time{}
+	var violation error
+	s.onDeliver = func(from, to string, _ Path, _ Advert) {
+		x, y := s.nodes[from], s.nodes[to]
+		key := from + to
+		if from > to {
+			key = to + from
+		}
+		t0, ok := since[key]
+		if violation == nil && ok && x.n.Role() == Primary && y.n.Role() == Primary && s.now.Sub(t0) > hello+s.step {
+			violation = fail("%s and %s, hearing each other since %s, are both Primary", from, to, s.now.Sub(t0))
+		}
+	}
+	checkSafety := func() error {
+		if violation != nil {
+			return violation
+		}
+		for i, a := range nodes {
+			for _, b := range nodes[i+1:] {
+				key := a + b
+				if hearEachOther(a, b) {
+					if _, ok := since[key]; !ok {
+						since[key] = s.now
+					}
+				} else {
+					delete(since, key)
+				}
+				x, y := s.nodes[a], s.nodes[b]
+				both := x != nil && y != nil && x.n.Role() == Primary && y.n.Role() == Primary && hearEachOther(a, b)
+				if !both {
+					delete(dual, key)
+					continue
+				}
+				if _, ok := dual[key]; !ok {
+					dual[key] = s.now
+				}
+				if d := s.now.Sub(dual[key]); d > hello+s.step {
+					return fail("%s and %s hear each other and have both been Primary for %s", a, b, d)
+				}
+			}
+		}
+		return nil
+	}
+	advance := func(d time.Duration) error {
+		end := s.now.Add(d)
+		for s.now.Before(end) {
+			s.advance(s.step)
+			if err := checkSafety(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range nodes {
+		if r.Intn(3) > 0 {
+			if err := s.boot(n, ids[n], wants[r.Intn(3)]); err != nil {
+				return err
+			}
+			log = append(log, "boot "+n)
+		}
+	}
+	for op := 0; op < 12; op++ {
+		n := nodes[r.Intn(len(nodes))]
+		other := nodes[r.Intn(len(nodes))]
+		sn := s.nodes[n]
+		var what string
+		switch k := r.Intn(14); {
+		case k == 0 && sn == nil:
+			_ = s.boot(n, ids[n], wants[r.Intn(3)])
+			what = "boot " + n
+		case k == 1:
+			delete(s.nodes, n)
+			what = "kill " + n
+		case k == 2 && sn != nil:
+			sn.hung = true
+			what = "hang " + n
+		case k == 3 && sn != nil:
+			sn.link = !sn.link
+			sn.n.SetLink(s.now, sn.link)
+			what = fmt.Sprintf("link %s %v", n, sn.link)
+		case k == 4 && sn != nil:
+			sn.n.SetIPValid(s.now, r.Intn(2) == 0)
+			what = "ip " + n
+		case k == 5 && sn != nil:
+			w := wants[r.Intn(3)]
+			sn.n.SetWant(s.now, w)
+			what = "want " + n + " " + w.String()
+		case k == 6 && sn != nil:
+			_ = sn.n.ForceActive(s.now)
+			what = "force-active " + n
+		case k == 7 && sn != nil:
+			_ = sn.n.ForceStandby(s.now)
+			what = "force-standby " + n
+		case k == 8 && sn != nil:
+			sn.n.Shutdown(s.now)
+			s.flush()
+			delete(s.nodes, n)
+			what = "shutdown " + n
+		case k == 9:
+			for _, m := range nodes {
+				s.group[m] = r.Intn(2)
+			}
+			what = fmt.Sprintf("partition %v", s.group)
+		case k == 10:
+			p := Path(1 + r.Intn(2))
+			s.cut[n] = map[Path]bool{p: !s.cut[n][p]}
+			what = fmt.Sprintf("cut %s %s %v", n, p, s.cut[n][p])
+		case k == 11 && n != other:
+			s.drop[n+">"+other] += r.Intn(6)
+			what = "drop " + n + ">" + other
+		case k == 12 && sn != nil && sn.hung:
+			_ = s.boot(n, ids[n], sn.n.Want())
+			what = "restart " + n
+		default:
+			what = "nothing"
+		}
+		s.flush()
+		d := time.Duration(r.Intn(40)) * hello / 10
+		log = append(log, fmt.Sprintf("%s; tick %s", what, d))
+		if err := advance(d); err != nil {
+			return err
+		}
+	}
+	// The disturbances stop: everything live is connected again.
+	s.group = map[string]int{}
+	s.drop = map[string]int{}
+	for _, n := range nodes {
+		s.cut[n] = map[Path]bool{}
+		if sn := s.nodes[n]; sn != nil && !sn.hung && !sn.link {
+			sn.link = true
+			sn.n.SetLink(s.now, true)
+		}
+	}
+	s.flush()
+	log = append(log, "heal everything")
+	// Eligibility takes HealthyChecks hellos to come back; the bound starts
+	// once every module that will be eligible is.
+	if err := advance(time.Duration(HealthyChecks) * hello); err != nil {
+		return err
+	}
+	if err := advance(hold + 2*hello); err != nil {
+		return err
+	}
+	live, eligible := 0, 0
+	for _, n := range nodes {
+		if sn := s.nodes[n]; sn != nil && !sn.hung {
+			live++
+			if sn.n.CanPrimary() {
+				eligible++
+			}
+		}
+	}
+	var ps []string
+	for _, p := range s.primaries() {
+		ps = append(ps, p)
+	}
+	if eligible > 0 && len(ps) != 1 {
+		return fail("%d eligible live modules, Primaries %v after holdtime + 2 hellos", eligible, ps)
+	}
+	if eligible == 0 && len(ps) != 0 {
+		return fail("no eligible module, yet Primaries %v", ps)
+	}
+	before := map[string]int{}
+	for k, v := range s.changes {
+		before[k] = v
+	}
+	if err := advance(5 * hold); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if sn := s.nodes[n]; sn != nil && !sn.hung && s.changes[n] != before[n] {
+			return fail("%s changed role %d times with no input change", n, s.changes[n]-before[n])
+		}
+	}
+	_ = live
+	return nil
+}
+
+// FuzzStep: arbitrary adverts never make a node panic, and an ineligible
+// node never becomes Primary whatever it hears.
+func FuzzStep(f *testing.F) {
+	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100))
+	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64) {
+		now := time.Unix(100, 0)
+		n, err := New(Config{ID: 1}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetLink(now, false)
+		for i := 0; i < 5; i++ {
+			now = now.Add(time.Duration(dt%int64(10*time.Second)) + time.Millisecond)
+			n.Step(now, Path(path), Advert{From: ID(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
+			n.Tick(now)
+			if n.Role() == Primary {
+				t.Fatal("an ineligible node became Primary")
+			}
+		}
+		_ = n.Ready()
+		_ = n.Peers()
+	})
+}

@@ -1,0 +1,272 @@
+package negotiation
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Scenario files (testdata/*.txt) are data-driven tests in the style of
+// etcd-io/raft's: a command per line, and after a command whose output is
+// checked, the expected output between "----" and a blank line.
+//
+//	config hello=1s holdtime=3s     timers for the nodes booted after it
+//	boot a id=1 [want=yes|no|always]
+//	tick 2s                         advance the clock (10 steps per hello)
+//	kill a | hang a | restart a
+//	cut a backplane|ethernet  / uncut a backplane|ethernet
+//	partition a b | c  / heal
+//	link a down|up  / ip a invalid|valid  / want a always
+//	force-active a / force-standby a / shutdown a   (print ok or the error)
+//	drop a>b 3                      drop a's next 3 adverts to b
+//	roles / peers a / events a      (print)
+//
+// REWRITE=1 go test ./negotiation rewrites the expected outputs.
+func TestScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
+	}
+}
+
+func runScenario(t *testing.T, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var out strings.Builder // the rewritten file
+	s := newSim(time.Second, 3*time.Second)
+	ids := map[string]ID{}
+	wants := map[string]Want{}
+	rewrite := os.Getenv("REWRITE") != ""
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		out.WriteString(line + "\n")
+		cmd := strings.TrimSpace(line)
+		if cmd == "" || strings.HasPrefix(cmd, "#") {
+			continue
+		}
+		got, err := s.exec(cmd, ids, wants)
+		if err != nil {
+			t.Fatalf("%s:%d: %s: %v", file, i+1, cmd, err)
+		}
+		if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "----" {
+			j := i + 2
+			var want []string
+			for ; j < len(lines) && strings.TrimSpace(lines[j]) != ""; j++ {
+				want = append(want, lines[j])
+			}
+			wantS := strings.Join(want, "\n")
+			gotS := strings.TrimRight(got, "\n")
+			if gotS != wantS && !rewrite {
+				t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", file, i+1, cmd, gotS, wantS)
+			}
+			out.WriteString("----\n" + gotS + "\n")
+			i = j - 1
+		}
+	}
+	if rewrite {
+		if err := os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func parseWant(s string) (Want, error) {
+	switch s {
+	case "yes":
+		return WantYes, nil
+	case "no":
+		return WantNo, nil
+	case "always":
+		return WantAlways, nil
+	}
+	return 0, fmt.Errorf("want %q", s)
+}
+
+func parsePath(s string) (Path, error) {
+	switch s {
+	case "backplane":
+		return Backplane, nil
+	case "ethernet":
+		return Ethernet, nil
+	}
+	return 0, fmt.Errorf("path %q", s)
+}
+
+// exec runs one command and returns its output.
+func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string, error) {
+	f := strings.Fields(cmd)
+	arg := func(i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
+	node := func(name string) (*simNode, error) {
+		sn, ok := s.nodes[name]
+		if !ok {
+			return nil, fmt.Errorf("no node %q", name)
+		}
+		return sn, nil
+	}
+	result := func(err error) string {
+		if err != nil {
+			return err.Error()
+		}
+		return "ok"
+	}
+	switch f[0] {
+	case "config":
+		for _, kv := range f[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return "", err
+			}
+			switch k {
+			case "hello":
+				s.cfg.Hello, s.step = d, d/10
+			case "holdtime":
+				s.cfg.Holdtime = d
+			}
+		}
+	case "boot":
+		want := WantYes
+		var id ID
+		for _, kv := range f[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "id":
+				n, err := strconv.ParseUint(v, 10, 48)
+				if err != nil {
+					return "", err
+				}
+				id = ID(n)
+			case "want":
+				w, err := parseWant(v)
+				if err != nil {
+					return "", err
+				}
+				want = w
+			}
+		}
+		ids[arg(1)], wants[arg(1)] = id, want
+		return "", s.boot(arg(1), id, want)
+	case "restart":
+		if _, ok := ids[arg(1)]; !ok {
+			return "", fmt.Errorf("never booted %q", arg(1))
+		}
+		return "", s.boot(arg(1), ids[arg(1)], wants[arg(1)])
+	case "tick":
+		d, err := time.ParseDuration(arg(1))
+		if err != nil {
+			return "", err
+		}
+		s.advance(d)
+	case "kill":
+		delete(s.nodes, arg(1))
+	case "hang":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.hung = true
+	case "cut", "uncut":
+		p, err := parsePath(arg(2))
+		if err != nil {
+			return "", err
+		}
+		if s.cut[arg(1)] == nil {
+			s.cut[arg(1)] = map[Path]bool{}
+		}
+		s.cut[arg(1)][p] = f[0] == "cut"
+	case "partition":
+		g := 0
+		for _, name := range f[1:] {
+			if name == "|" {
+				g++
+				continue
+			}
+			s.group[name] = g
+		}
+	case "heal":
+		s.group = map[string]int{}
+	case "link":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.link = arg(2) == "up"
+		sn.n.SetLink(s.now, sn.link)
+		s.flush()
+	case "ip":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.n.SetIPValid(s.now, arg(2) == "valid")
+		s.flush()
+	case "want":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		w, err := parseWant(arg(2))
+		if err != nil {
+			return "", err
+		}
+		wants[arg(1)] = w
+		sn.n.SetWant(s.now, w)
+		s.flush()
+	case "force-active", "force-standby":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		if f[0] == "force-active" {
+			err = sn.n.ForceActive(s.now)
+		} else {
+			err = sn.n.ForceStandby(s.now)
+		}
+		s.flush()
+		return result(err) + "\n", nil
+	case "shutdown":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.n.Shutdown(s.now)
+		s.flush()
+		delete(s.nodes, arg(1))
+	case "drop":
+		n, err := strconv.Atoi(arg(2))
+		if err != nil {
+			return "", err
+		}
+		s.drop[arg(1)] += n
+	case "roles":
+		return s.roles(), nil
+	case "peers":
+		if _, err := node(arg(1)); err != nil {
+			return "", err
+		}
+		return s.peers(arg(1)), nil
+	case "events":
+		if _, err := node(arg(1)); err != nil {
+			return "", err
+		}
+		return s.events(arg(1)), nil
+	default:
+		return "", fmt.Errorf("unknown command %q", f[0])
+	}
+	return "", nil
+}

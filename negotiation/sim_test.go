@@ -1,0 +1,214 @@
+package negotiation
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// sim is a simulated stack: nodes, a clock, and two paths between every
+// pair that tests can break. Adverts are delivered in the step they are
+// sent (zero latency) unless dropped or cut.
+type sim struct {
+	now   time.Time
+	step  time.Duration
+	cfg   Config
+	nodes map[string]*simNode
+	// cut[name][path]: the node's attachment to that path is broken.
+	cut map[string]map[Path]bool
+	// group: partition groups; nodes in different groups hear nothing.
+	group map[string]int
+	// drop[from+">"+to]: adverts still to drop.
+	drop map[string]int
+	// changes counts role changes per node (for the property test).
+	changes map[string]int
+	// names of every ID ever booted, for printing.
+	idNames map[ID]string
+	// onDeliver, if set, is told of every advert just before its delivery.
+	onDeliver func(from, to string, path Path, a Advert)
+}
+
+type simNode struct {
+	name   string
+	n      *Node
+	hung   bool
+	events []Event
+	link   bool // Ethernet link up
+}
+
+func newSim(hello, hold time.Duration) *sim {
+	return &sim{now: time.Unix(1000, 0), step: hello / 10, cfg: Config{Hello: hello, Holdtime: hold},
+		nodes: map[string]*simNode{}, cut: map[string]map[Path]bool{}, group: map[string]int{},
+		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}}
+}
+
+func (s *sim) names() []string {
+	var ns []string
+	for n := range s.nodes {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+func (s *sim) boot(name string, id ID, want Want) error {
+	cfg := s.cfg
+	cfg.ID, cfg.Want = id, want
+	n, err := New(cfg, s.now)
+	if err != nil {
+		return err
+	}
+	s.nodes[name] = &simNode{name: name, n: n, link: true}
+	s.idNames[id] = name
+	if s.cut[name] == nil {
+		s.cut[name] = map[Path]bool{}
+	}
+	s.flush()
+	return nil
+}
+
+// connected reports whether an advert from a to b can cross path.
+func (s *sim) connected(a, b *simNode, path Path) bool {
+	if a.hung || b.hung || s.cut[a.name][path] || s.cut[b.name][path] || s.group[a.name] != s.group[b.name] {
+		return false
+	}
+	if path == Ethernet && (!a.link || !b.link) {
+		return false
+	}
+	return true
+}
+
+// flush delivers what nodes have to send until nothing is left.
+func (s *sim) flush() {
+	for round := 0; round < 20; round++ {
+		moved := false
+		for _, name := range s.names() {
+			sn := s.nodes[name]
+			rd := sn.n.Ready()
+			for _, e := range rd.Events {
+				if e.Kind == RoleChanged {
+					s.changes[name]++
+				}
+			}
+			sn.events = append(sn.events, rd.Events...)
+			if sn.hung {
+				continue
+			}
+			for _, a := range rd.Adverts {
+				for _, to := range s.names() {
+					dst := s.nodes[to]
+					if to == name {
+						continue
+					}
+					key := name + ">" + to
+					if s.drop[key] > 0 {
+						s.drop[key]--
+						continue
+					}
+					for _, path := range []Path{Backplane, Ethernet} {
+						if s.connected(sn, dst, path) {
+							if s.onDeliver != nil {
+								s.onDeliver(name, to, path, a)
+							}
+							dst.n.Step(s.now, path, a)
+							moved = true
+						}
+					}
+				}
+			}
+		}
+		if !moved {
+			return
+		}
+	}
+}
+
+// advance moves the clock by d in steps, ticking every node.
+func (s *sim) advance(d time.Duration) {
+	end := s.now.Add(d)
+	for s.now.Before(end) {
+		st := s.step
+		if rest := end.Sub(s.now); rest < st {
+			st = rest
+		}
+		s.now = s.now.Add(st)
+		for _, name := range s.names() {
+			if sn := s.nodes[name]; !sn.hung {
+				sn.n.Tick(s.now)
+			}
+		}
+		s.flush()
+	}
+}
+
+func yesno(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (s *sim) roles() string {
+	var b strings.Builder
+	for _, name := range s.names() {
+		sn := s.nodes[name]
+		state := ""
+		if sn.hung {
+			state = " (hung)"
+		}
+		fmt.Fprintf(&b, "%s %s can=%s want=%s%s\n", name, sn.n.Role(), yesno(sn.n.CanPrimary()), sn.n.Want(), state)
+	}
+	return b.String()
+}
+
+func (s *sim) nameOf(id ID) string {
+	if name, ok := s.idNames[id]; ok {
+		return name
+	}
+	return id.String()
+}
+
+func (s *sim) peers(name string) string {
+	var b strings.Builder
+	for _, p := range s.nodes[name].n.Peers() {
+		fmt.Fprintf(&b, "%s alive=%s backplane=%s ethernet=%s link-fault=%s role=%s\n", s.nameOf(p.ID), yesno(p.Alive),
+			okFailed(p.PathOK[Backplane]), okFailed(p.PathOK[Ethernet]), yesno(p.LinkFault), p.Advert.Role)
+	}
+	return b.String()
+}
+
+func okFailed(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "failed"
+}
+
+func (s *sim) events(name string) string {
+	var b strings.Builder
+	sn := s.nodes[name]
+	for _, e := range sn.events {
+		peer := ""
+		if e.Peer != 0 {
+			peer = " " + s.nameOf(e.Peer)
+		}
+		if e.Path != 0 && (e.Kind == LinkFailure) {
+			peer += " " + e.Path.String()
+		}
+		fmt.Fprintf(&b, "%s%s: %s\n", e.Kind, peer, e.Reason)
+	}
+	sn.events = nil
+	return b.String()
+}
+
+// primaries returns the names of the nodes that are Primary.
+func (s *sim) primaries() []string {
+	var ps []string
+	for _, name := range s.names() {
+		if sn := s.nodes[name]; !sn.hung && sn.n.Role() == Primary {
+			ps = append(ps, name)
+		}
+	}
+	return ps
+}
