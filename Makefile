@@ -28,6 +28,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./stack/stackfile
 	go test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./stack/backplane
 	go test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./negotiation
+	go test -run '^$$' -fuzz '^FuzzUnmarshalAdvert$$' -fuzztime $(FUZZTIME) ./negotiation
 
 # Walk rates beside snmpd native and a python3-pyagentx reference, one run.
 bench: deps
