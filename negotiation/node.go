@@ -38,7 +38,10 @@
 // below another live eligible module, in which case ForceActive is
 // refused), and once the claimant is Primary, incumbency keeps it there.
 // ForceStandby on the Primary steps it down and keeps it out of the
-// running for one holdtime or until another module is Primary.
+// running until another module is Primary (at most a holdtime, so the
+// stack is not left without one); then it yields to that Primary whatever
+// its rank (it advertises Yield and is no candidate while that Primary
+// lives), and takes part in elections again once it is gone.
 package negotiation
 
 import (
@@ -136,6 +139,7 @@ type Advert struct {
 	Resigning bool // stopping, or stepping down by force: not a candidate
 	Takeover  bool // ForceActive: claims the Primary role
 	Claim     bool // about to become Primary (see ClaimWait)
+	Yield     bool // eligible, but takes the role from no live Primary
 }
 
 // ClaimWait is how long a module announces its claim before it becomes
@@ -252,6 +256,7 @@ type Node struct {
 	seq       uint64
 
 	outUntil   time.Time // ForceStandby keeps us out until then
+	yielding   bool      // after ForceStandby: no preemption of the new Primary
 	claimSince time.Time // when our claim to the role began (zero: none)
 	takeover   bool
 	resigning  bool
@@ -323,7 +328,8 @@ func (n *Node) event(kind EventKind, peer ID, path Path, reason string) {
 func (n *Node) advertise() {
 	n.seq++
 	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
-		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero()})
+		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero(),
+		Yield: n.yielding})
 }
 
 func (n *Node) setRole(r Role, reason string) {
@@ -471,11 +477,45 @@ func (n *Node) SetWant(now time.Time, w Want) {
 // ErrRefused is returned by a forced switchover the rules do not allow.
 var ErrRefused = errors.New("negotiation: forced switchover refused")
 
+// CheckForceActive tells, changing nothing, whether ForceActive would be
+// accepted now.
+func (n *Node) CheckForceActive() error {
+	if n.role == Primary {
+		return nil
+	}
+	if !n.can {
+		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
+	}
+	for id, p := range n.peers {
+		if p.alive && p.adv.Eligible && !p.adv.Resigning && p.adv.Want.rank() > n.want.rank() {
+			return fmt.Errorf("%w: %s wants it more (%s)", ErrRefused, id, p.adv.Want)
+		}
+	}
+	return nil
+}
+
+// CheckForceStandby tells, changing nothing, whether ForceStandby would be
+// accepted now.
+func (n *Node) CheckForceStandby() error {
+	if n.role != Primary {
+		return nil
+	}
+	for _, p := range n.peers {
+		if p.alive && p.adv.Eligible && !p.adv.Resigning {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no other module could take over", ErrRefused)
+}
+
 // ForceActive makes an eligible Standby take over (cpsIsPrimary = yes).
 func (n *Node) ForceActive(now time.Time) error {
 	n.Tick(now)
 	if n.role == Primary {
 		return nil
+	}
+	if err := n.CheckForceActive(); err != nil {
+		return err
 	}
 	if !n.can {
 		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
@@ -498,14 +538,8 @@ func (n *Node) ForceStandby(now time.Time) error {
 	if n.role != Primary {
 		return nil
 	}
-	other := false
-	for _, p := range n.peers {
-		if p.alive && p.adv.Eligible && !p.adv.Resigning {
-			other = true
-		}
-	}
-	if !other {
-		return fmt.Errorf("%w: no other module could take over", ErrRefused)
+	if err := n.CheckForceStandby(); err != nil {
+		return err
 	}
 	n.outUntil = n.now.Add(n.cfg.Holdtime)
 	n.setRole(Standby, "forced to step down")
@@ -570,15 +604,26 @@ func (n *Node) decide() {
 	if n.resigning {
 		return
 	}
-	if n.now.Before(n.outUntil) {
-		for _, p := range n.peers {
-			if p.alive && p.adv.Role == Primary && !p.adv.Resigning {
-				n.outUntil = time.Time{} // another module is Primary: we are back in the running
-			}
+	otherPrimary := false
+	for _, p := range n.peers {
+		if p.alive && p.adv.Role == Primary && !p.adv.Resigning {
+			otherPrimary = true
 		}
 	}
+	switch {
+	case n.now.Before(n.outUntil) && otherPrimary:
+		// Forced down and another module has taken over: back in the
+		// running, but yielding to it whatever our rank.
+		n.outUntil, n.yielding = time.Time{}, true
+		n.advertise()
+	case n.yielding && !otherPrimary:
+		n.yielding = false // the Primary we yielded to is gone: a new election
+		n.advertise()
+	}
 	self := candidate{id: n.cfg.ID, rank: n.want.rank(), incumbent: n.role == Primary, takeover: n.takeover}
-	selfIn := n.can && !n.now.Before(n.outUntil)
+	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding
+	// Some module holds the role (then yielding modules do not compete).
+	primaryExists := n.role == Primary || otherPrimary
 	best, have := self, selfIn
 	claimant := false // a live peer claims Primary
 	for id, p := range n.peers {
@@ -588,7 +633,7 @@ func (n *Node) decide() {
 		if p.adv.Role == Primary {
 			claimant = true
 		}
-		if !p.adv.Eligible {
+		if !p.adv.Eligible || (p.adv.Yield && primaryExists) {
 			continue
 		}
 		c := candidate{id: id, rank: p.adv.Want.rank(), incumbent: p.adv.Role == Primary, takeover: p.adv.Takeover}

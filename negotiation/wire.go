@@ -9,7 +9,7 @@ import (
 // An advert travels as the payload of a backplane frame (whose sender ID
 // is the advert's From), 12 octets, big-endian:
 //
-//	0 version (1)   1 role   2 flags (1 eligible, 2 resigning, 4 takeover, 8 claim)
+//	0 version (1)   1 role   2 flags (1 eligible, 2 resigning, 4 takeover, 8 claim, 16 yield)
 //	3 want          4 sequence number (8 octets)
 const (
 	advertVersion = 1
@@ -21,7 +21,8 @@ const (
 	flagResigning
 	flagTakeover
 	flagClaim
-	flagsKnown = flagEligible | flagResigning | flagTakeover | flagClaim
+	flagYield
+	flagsKnown = flagEligible | flagResigning | flagTakeover | flagClaim | flagYield
 )
 
 // ErrBadAdvert is a payload that is not an advert.
@@ -34,7 +35,7 @@ func MarshalAdvert(a Advert) []byte {
 	for _, f := range []struct {
 		on  bool
 		bit byte
-	}{{a.Eligible, flagEligible}, {a.Resigning, flagResigning}, {a.Takeover, flagTakeover}, {a.Claim, flagClaim}} {
+	}{{a.Eligible, flagEligible}, {a.Resigning, flagResigning}, {a.Takeover, flagTakeover}, {a.Claim, flagClaim}, {a.Yield, flagYield}} {
 		if f.on {
 			b[2] |= f.bit
 		}
@@ -59,5 +60,5 @@ func UnmarshalAdvert(from ID, b []byte) (Advert, error) {
 	}
 	return Advert{From: from, Role: Role(b[1]), Want: Want(b[3]), Seq: binary.BigEndian.Uint64(b[4:]),
 		Eligible: b[2]&flagEligible != 0, Resigning: b[2]&flagResigning != 0,
-		Takeover: b[2]&flagTakeover != 0, Claim: b[2]&flagClaim != 0}, nil
+		Takeover: b[2]&flagTakeover != 0, Claim: b[2]&flagClaim != 0, Yield: b[2]&flagYield != 0}, nil
 }

@@ -19,7 +19,7 @@ func TestAdvertWire(t *testing.T) {
 	}
 	for name, bad := range map[string]string{
 		"short": "010209", "version": "02020903" + "0000000000000001", "role": "01030903" + "0000000000000001",
-		"flags": "01021003" + "0000000000000001", "want": "01020904" + "0000000000000001", "want 0": "01020900" + "0000000000000001",
+		"flags": "01022003" + "0000000000000001", "want": "01020904" + "0000000000000001", "want 0": "01020900" + "0000000000000001",
 	} {
 		raw, _ := hex.DecodeString(bad)
 		if _, err := UnmarshalAdvert(1, raw); !errors.Is(err, ErrBadAdvert) {

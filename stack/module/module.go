@@ -44,6 +44,7 @@ type Module struct {
 	booted   atomic.Int64 // unix nanos of the last (re)start
 	saves    atomic.Uint32
 	sessions atomic.Pointer[func() uint64]
+	stack    atomic.Pointer[Stack]
 	resets   chan struct{}
 
 	// undoSave is the saved file before the last SaveConfig commit (its

@@ -36,6 +36,13 @@ func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 				return smi.WrongValue, c.VarBind
 			}
 		case "cpsIsPrimary":
+			if st := p.m.stackOf(); st != nil {
+				if err := st.CheckForce(c.New.Int == yes); err != nil {
+					p.reject(c, err.Error())
+					return smi.InconsistentValue, c.VarBind
+				}
+				continue
+			}
 			can, _ := pr.Value("cpsmm100CanPrimary", own...)
 			if c.New.Int == yes && can.Int != yes {
 				p.reject(c, "this module is not eligible to be Primary (CanPrimary no)")
@@ -79,11 +86,25 @@ func (p policy) Commit(pr *mib.Proposal) error {
 	mask, _ := pr.Value("cpsmm100SubnetMask", own...)
 	gw, _ := pr.Value("cpsmm100Gateway", own...)
 	link, _ := pr.Value("cpsmm100EthernetLink", own...)
-	can := link.Int == on && ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
-	pr.Put("cpsmm100CanPrimary", smi.Integer(yesNo(can)), own...)
-	// Alone in its stack, the module is Primary exactly while it is eligible.
-	pr.Put("cpsmm100IsPrimary", smi.Integer(yesNo(can)), own...)
-	pr.Put("cpsIsPrimary", smi.Integer(yesNo(can)), 0)
+	valid := ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
+	if st := p.m.stackOf(); st != nil {
+		// In a stack the negotiation decides the role (ApplyRole).
+		st.IPValid(valid)
+		if c, ok := pr.Changed("cpsmm100WantPrimary", own...); ok {
+			st.Want(c.New.Int)
+		}
+		if c, ok := pr.Changed("cpsIsPrimary", 0); ok {
+			if err := st.Force(c.New.Int == yes); err != nil {
+				return err
+			}
+		}
+	} else {
+		can := link.Int == on && valid
+		pr.Put("cpsmm100CanPrimary", smi.Integer(yesNo(can)), own...)
+		// Alone in its stack, the module is Primary exactly while it is eligible.
+		pr.Put("cpsmm100IsPrimary", smi.Integer(yesNo(can)), own...)
+		pr.Put("cpsIsPrimary", smi.Integer(yesNo(can)), 0)
+	}
 
 	if c, ok := pr.Changed("cpsmm100SaveConfig", own...); ok && c.New.Int == saveConfig {
 		if p.m.stateDir == "" {

@@ -1,0 +1,81 @@
+package module
+
+import (
+	"github.com/cpsmm/cpsmm/mib/smi"
+)
+
+// Stack is what a module that has joined a multi-module stack defers to:
+// the Primary/Standby negotiation (stack/member implements it). Its
+// methods are called with the module's store locked and must not call
+// the module.
+type Stack interface {
+	// IPValid reports the module's IP configuration after a Set.
+	IPValid(valid bool)
+	// Want reports a new cpsmm100WantPrimary.
+	Want(w int32)
+	// CheckForce tells, changing nothing, whether cpsIsPrimary may be set
+	// (true: take over; false: step down).
+	CheckForce(primary bool) error
+	// Force carries the switchover out.
+	Force(primary bool) error
+}
+
+// JoinStack hands the module's role to a stack negotiation: from now on
+// IsPrimary and CanPrimary come from ApplyRole, not from the module alone.
+func (m *Module) JoinStack(s Stack) { m.stack.Store(&s) }
+
+func (m *Module) stackOf() Stack {
+	if p := m.stack.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// IPValid reports whether the module's current IP configuration lets it
+// communicate over Ethernet.
+func (m *Module) IPValid() bool {
+	b, s := uint32(m.base.Bia), uint32(m.base.Slot)
+	a, _ := m.store.Value("cpsmm100IPAddress", b, s)
+	mask, _ := m.store.Value("cpsmm100SubnetMask", b, s)
+	gw, _ := m.store.Value("cpsmm100Gateway", b, s)
+	return ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
+}
+
+// WantPrimary returns the module's current cpsmm100WantPrimary.
+func (m *Module) WantPrimary() int32 {
+	v, _ := m.store.Value("cpsmm100WantPrimary", uint32(m.base.Bia), uint32(m.base.Slot))
+	return v.Int
+}
+
+// ApplyRole sets the module's own IsPrimary, CanPrimary and cpsIsPrimary.
+func (m *Module) ApplyRole(primary, can bool) {
+	b, s := uint32(m.base.Bia), uint32(m.base.Slot)
+	_ = m.store.Put("cpsmm100IsPrimary", smi.Integer(yesNo(primary)), b, s)
+	_ = m.store.Put("cpsmm100CanPrimary", smi.Integer(yesNo(can)), b, s)
+	_ = m.store.Put("cpsIsPrimary", smi.Integer(yesNo(primary)), 0)
+}
+
+// PeerView is what a module knows of another Base Management Module of its
+// stack, as last heard.
+type PeerView struct {
+	Bia, Slot         int32
+	Primary, Eligible bool
+	Want              int32
+}
+
+// ApplyPeer writes another module's row of cpsmm100Table (as last heard)
+// and its slot in cpsModuleTable.
+func (m *Module) ApplyPeer(p PeerView) {
+	b, s := uint32(p.Bia), uint32(p.Slot)
+	for _, c := range []cellValue{
+		{"cpsmm100BiaIndex", smi.Integer(p.Bia)}, {"cpsmm100SlotIndex", smi.Integer(p.Slot)},
+		{"cpsmm100IsPrimary", smi.Integer(yesNo(p.Primary))}, {"cpsmm100WantPrimary", smi.Integer(p.Want)},
+		{"cpsmm100CanPrimary", smi.Integer(yesNo(p.Eligible))},
+	} {
+		_ = m.store.Put(c.name, c.v, b, s)
+	}
+	_ = putRow(m.store, []cellValue{
+		{"cpsModuleBiaIndex", smi.Integer(p.Bia)}, {"cpsModuleSlotIndex", smi.Integer(p.Slot)},
+		{"cpsModuleModel", oid(oidCpsmM100)},
+	}, b, s)
+}
