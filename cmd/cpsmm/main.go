@@ -18,6 +18,7 @@ import (
 	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/module"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
 
 // version is the emulator's version, shown in cpsEmuVersion.
@@ -38,6 +39,8 @@ func run(args []string) error {
 		stateDir   = fs.String("state-dir", "", "`directory` where cpsmm100SaveConfig writes the configuration (empty: saving fails)")
 		logFormat  = fs.String("log-format", "text", "log format: text or json")
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		stackFile  = fs.String("stack", "", "stack `file`: run as the module -name of that stack (identity and timers from the file)")
+		chassis    = fs.String("chassis", "", "backplane socket of the stack (unix:PATH or tcp:HOST:PORT); with -stack")
 		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 500µs; negative: never)")
 	)
 	d := module.Default()
@@ -97,6 +100,19 @@ func run(args []string) error {
 	if set["name"] && !set["config"] {
 		cfg.SysName = *name
 	}
+	var st *stackfile.Stack
+	var sm stackfile.Module
+	if *stackFile != "" {
+		if st, err = stackfile.Load(*stackFile); err != nil {
+			return err
+		}
+		if *chassis == "" {
+			return errors.New("-stack needs -chassis")
+		}
+		if cfg, sm, err = stackConfig(st, *name, cfg); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -125,10 +141,22 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot, "agentx": *agentxAddr}).Info("module starting")
+	fields := logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}
+	log.WithFields(fields).WithField("agentx", *agentxAddr).Info("module starting")
+	memberDone := make(chan error, 1)
+	if st != nil {
+		mem, err := newMember(st, sm, m, *chassis, log.WithFields(fields))
+		if err != nil {
+			return err
+		}
+		go func() { memberDone <- mem.Run(ctx) }()
+	} else {
+		memberDone <- nil
+	}
 	if err := sub.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	<-memberDone
 	log.WithField("module", cfg.Name).Info("module stopped")
 	return nil
 }

@@ -445,3 +445,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// Ethernet is the UDP address of a module's "Ethernet" side, on which it
+// sends its adverts peer to peer: its SNMP address with the port + 1000.
+func (m Module) Ethernet() netip.AddrPort {
+	return netip.AddrPortFrom(m.SNMP.Addr(), m.SNMP.Port()+1000)
+}
+
+// Cabinet returns the cabinet with BiaIndex bia.
+func (s *Stack) Cabinet(bia int32) (Cabinet, bool) {
+	for _, c := range s.Cabinets {
+		if c.Bia == bia {
+			return c, true
+		}
+	}
+	return Cabinet{}, false
+}
+
+// Module returns the module called name.
+func (s *Stack) Module(name string) (Module, bool) {
+	for _, m := range s.Modules {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Module{}, false
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/negotiation"
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/member"
+	"github.com/cpsmm/cpsmm/stack/module"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/stack/transport"
+)
+
+// stackConfig overlays a module's configuration with its entry in a stack
+// file.
+func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Config, stackfile.Module, error) {
+	sm, ok := st.Module(name)
+	if !ok {
+		return cfg, sm, fmt.Errorf("stack %s has no module %q", st.Name, name)
+	}
+	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, sm.Cabinet, sm.Slot, sm.MAC.String(), sm.Serial
+	cfg.IPAddress, cfg.SubnetMask, cfg.Gateway = sm.IP.String(), sm.Mask.String(), sm.Gateway.String()
+	cfg.WantPrimary, cfg.SysName = sm.WantPrimary, sm.Name
+	if c, ok := st.Cabinet(sm.Cabinet); ok {
+		cfg.CabinetModel, cfg.CabinetDescription = c.Model, c.Description
+	}
+	return cfg, sm, nil
+}
+
+// newMember joins the module to its stack: the chassis socket in runDir,
+// the other modules' Ethernet sides as peers.
+func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, log logrus.FieldLogger) (*member.Member, error) {
+	var peers []netip.AddrPort
+	dir := map[negotiation.ID]member.Location{}
+	for _, o := range st.Modules {
+		dir[member.IDOf(backplane.ID(o.MAC))] = member.Location{Bia: o.Cabinet, Slot: o.Slot}
+		if o.Name != sm.Name {
+			peers = append(peers, o.Ethernet())
+		}
+	}
+	network, address := parseAgentX(chassis)
+	if !filepath.IsAbs(address) && network == "unix" {
+		address, _ = filepath.Abs(address)
+	}
+	return member.New(member.Config{
+		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime},
+		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
+			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
+		Module: mod, Directory: dir, Log: log,
+	})
+}

@@ -1,0 +1,330 @@
+// Command cpsstack launches and inspects an emulated Point System stack
+// described by a stack file: the chassis (backplane), and per Base
+// Management Module one snmpd and one cpsmm process.
+//
+//	cpsstack up FILE        start everything; returns once every module answers SNMP
+//	cpsstack status FILE    role, eligibility and preference of every module (--json)
+//	cpsstack primary FILE   the Primary's SNMP address
+//	cpsstack down FILE      stop everything
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/agent/snmpd"
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "cpsstack:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = "usage: cpsstack up|status|primary|down [-run DIR] FILE   (or: cpsstack chassis -socket PATH)"
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("cpsstack "+cmd, flag.ContinueOnError)
+	runDir := fs.String("run", "", "run `directory` (default run/stack-NAME)")
+	asJSON := fs.Bool("json", false, "status as JSON")
+	socket := fs.String("socket", "", "chassis socket `path` (chassis)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if cmd == "chassis" {
+		return runChassis(*socket)
+	}
+	if fs.NArg() != 1 {
+		return errors.New(usage)
+	}
+	st, err := stackfile.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	dir := *runDir
+	if dir == "" {
+		dir = filepath.Join("run", "stack-"+st.Name)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	switch cmd {
+	case "up":
+		return up(fs.Arg(0), st, dir)
+	case "down":
+		return down(dir)
+	case "status":
+		return status(st, *asJSON)
+	case "primary":
+		rows := query(st)
+		for _, r := range rows {
+			if r.Role == "primary" {
+				fmt.Println(r.SNMP)
+				return nil
+			}
+		}
+		return errors.New("no module answers as Primary")
+	}
+	return errors.New(usage)
+}
+
+// runChassis carries the backplane until SIGTERM.
+func runChassis(socket string) error {
+	if socket == "" {
+		return errors.New("chassis needs -socket")
+	}
+	_ = os.Remove(socket)
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := logrus.New()
+	err = backplane.NewChassis(log).Serve(ctx, ln)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// sibling finds a binary next to this one, or on PATH.
+func sibling(name string) string {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return name
+}
+
+// spawn starts a detached process (its own session: it outlives us) with
+// output to logPath, and records it in dir/pids.
+func spawn(dir, kind, name, logPath string, env []string, bin string, args ...string) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s %s: %w", kind, name, err)
+	}
+	go func() { _ = cmd.Wait() }() // reap if it dies while we run
+	f, err := os.OpenFile(filepath.Join(dir, "pids"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s %s %d\n", kind, name, cmd.Process.Pid)
+	return err
+}
+
+func waitSocket(path string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("socket %s did not appear within %s", path, d)
+}
+
+func up(file string, st *stackfile.Stack, dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "pids")); err == nil {
+		return fmt.Errorf("%s already holds a running stack (cpsstack down first)", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	file, _ = filepath.Abs(file)
+	sock := filepath.Join(dir, "chassis.sock")
+	if err := spawn(dir, "chassis", st.Name, filepath.Join(dir, "chassis.log"), nil, sibling("cpsstack"), "chassis", "-socket", sock); err != nil {
+		return err
+	}
+	if err := waitSocket(sock, 10*time.Second); err != nil {
+		return err
+	}
+	snmpdBin, err := snmpd.Binary()
+	if err != nil {
+		return err
+	}
+	for _, m := range st.Modules {
+		md := filepath.Join(dir, m.Name)
+		if err := os.MkdirAll(filepath.Join(md, "persist"), 0o700); err != nil {
+			return err
+		}
+		ax := filepath.Join(md, "agentx.sock")
+		_ = os.Remove(ax)
+		conf := snmpd.Config(snmpd.Options{UDP: m.SNMP.String(), AgentXSocket: ax, ReadCommunity: "public",
+			WriteCommunity: "private", SysObjectID: "1.3.6.1.4.1.868.1.4.1.2.1", SysDescr: "cpsmm emulated CPSMM100 " + m.Name})
+		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
+			return err
+		}
+		if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"),
+			[]string{"SNMP_PERSISTENT_DIR=" + filepath.Join(md, "persist"), "MIBS=", "MIBDIRS=/nonexistent"},
+			snmpdBin, "-f", "-C", "-c", filepath.Join(md, "snmpd.conf"), "-Lo"); err != nil {
+			return err
+		}
+		if err := waitSocket(ax, 10*time.Second); err != nil {
+			return err
+		}
+		if err := spawn(dir, "module", m.Name, filepath.Join(md, "cpsmm.log"), nil, sibling("cpsmm"),
+			"-stack", file, "-name", m.Name, "-chassis", "unix:"+sock, "-agentx", "unix:"+ax,
+			"-state-dir", filepath.Join(md, "state")); err != nil {
+			return err
+		}
+	}
+	// Every module answers SNMP, and the stack has settled on a Primary.
+	deadline := time.Now().Add(20*time.Second + st.Holdtime + 2*st.Hello)
+	for {
+		rows := query(st)
+		answered, primaries := 0, 0
+		for _, r := range rows {
+			if r.Err == "" {
+				answered++
+			}
+			if r.Role == "primary" {
+				primaries++
+			}
+		}
+		if answered == len(rows) && primaries == 1 {
+			return printTable(rows)
+		}
+		if time.Now().After(deadline) {
+			_ = printTable(rows)
+			return fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries); logs in %s", answered, len(rows), primaries, dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// down stops every process of the run directory: modules first (they
+// resign), then the snmpds and the chassis.
+func down(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return fmt.Errorf("no running stack in %s: %w", dir, err)
+	}
+	var procs [3][]int
+	order := map[string]int{"module": 0, "snmpd": 1, "chassis": 2}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[2])
+		if err != nil {
+			continue
+		}
+		procs[order[f[0]]] = append(procs[order[f[0]]], pid)
+	}
+	for _, group := range procs {
+		for _, pid := range group {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+		for _, pid := range group {
+			deadline := time.Now().Add(5 * time.Second)
+			for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	return os.Remove(filepath.Join(dir, "pids"))
+}
+
+// row is one module's state as its SNMP agent reports it.
+type row struct {
+	Module  string `json:"module"`
+	Cabinet int32  `json:"cabinet"`
+	Slot    int32  `json:"slot"`
+	SNMP    string `json:"snmp"`
+	Role    string `json:"role"`
+	Can     string `json:"can_primary"`
+	Want    string `json:"want_primary"`
+	Err     string `json:"error,omitempty"`
+}
+
+func query(st *stackfile.Stack) []row {
+	var rows []row
+	for _, m := range st.Modules {
+		r := row{Module: m.Name, Cabinet: m.Cabinet, Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
+		g := &gosnmp.GoSNMP{Target: m.SNMP.Addr().String(), Port: m.SNMP.Port(), Community: "public",
+			Version: gosnmp.Version2c, Timeout: 300 * time.Millisecond, Retries: 0}
+		idx := fmt.Sprintf(".%d.%d", m.Cabinet, m.Slot)
+		base := ".1.3.6.1.4.1.868.2.4.1.2.2.1.1."
+		if err := g.Connect(); err != nil {
+			r.Err = err.Error()
+			rows = append(rows, r)
+			continue
+		}
+		res, err := g.Get([]string{base + "11" + idx, base + "13" + idx, base + "12" + idx})
+		g.Conn.Close()
+		if err != nil || len(res.Variables) != 3 || res.Variables[0].Type != gosnmp.Integer {
+			r.Err = fmt.Sprint("no answer: ", err)
+			rows = append(rows, r)
+			continue
+		}
+		v := func(i int) int { return int(gosnmp.ToBigInt(res.Variables[i].Value).Int64()) }
+		r.Role = map[int]string{1: "primary", 2: "standby"}[v(0)]
+		r.Can = map[int]string{1: "yes", 2: "no"}[v(1)]
+		r.Want = map[int]string{1: "yes", 2: "no", 3: "always"}[v(2)]
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func printTable(rows []row) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MODULE\tCABINET/SLOT\tSNMP\tROLE\tCAN\tWANT")
+	for _, r := range rows {
+		role := r.Role
+		if r.Err != "" {
+			role = "not answering"
+		}
+		fmt.Fprintf(w, "%s\t%d/%d\t%s\t%s\t%s\t%s\n", r.Module, r.Cabinet, r.Slot, r.SNMP, role, r.Can, r.Want)
+	}
+	return w.Flush()
+}
+
+func status(st *stackfile.Stack, asJSON bool) error {
+	rows := query(st)
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	return printTable(rows)
+}
