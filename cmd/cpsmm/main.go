@@ -41,6 +41,7 @@ func run(args []string) error {
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		stackFile  = fs.String("stack", "", "stack `file`: run as the module -name of that stack (identity and timers from the file)")
 		chassis    = fs.String("chassis", "", "backplane socket of the stack (unix:PATH or tcp:HOST:PORT); with -stack")
+		control    = fs.String("control", "", "fault-injection socket `path` (\"link down\", \"link up\"); with -stack")
 		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 500µs; negative: never)")
 	)
 	d := module.Default()
@@ -148,6 +149,11 @@ func run(args []string) error {
 		mem, err := newMember(st, sm, m, *chassis, log.WithFields(fields))
 		if err != nil {
 			return err
+		}
+		if *control != "" {
+			if err := serveControl(ctx, *control, mem, m, log.WithFields(fields)); err != nil {
+				return err
+			}
 		}
 		go func() { memberDone <- mem.Run(ctx) }()
 	} else {

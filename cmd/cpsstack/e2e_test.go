@@ -67,8 +67,15 @@ func TestStackUpFailoverDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
+	// cpsstack CMD [-flags] -run RUN FILE [operands...]
 	cli := func(args ...string) (string, error) {
-		out, err := exec.Command(filepath.Join(bin, "cpsstack"), append(args[:1:1], append([]string{"-run", run}, append(args[1:], file)...)...)...).CombinedOutput()
+		a := []string{args[0], "-run", run}
+		rest := args[1:]
+		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+			a, rest = append(a, rest[0]), rest[1:]
+		}
+		a = append(append(a, file), rest...)
+		out, err := exec.Command(filepath.Join(bin, "cpsstack"), a...).CombinedOutput()
 		return string(out), err
 	}
 	out, err := cli("up")
@@ -80,23 +87,70 @@ func TestStackUpFailoverDown(t *testing.T) {
 	if strings.Count(out, "primary") != 1 || strings.Count(out, "standby") != 2 {
 		t.Fatalf("up table:\n%s", out)
 	}
-	primary, err := cli("primary")
-	if err != nil {
-		t.Fatal(err)
+	nameOf := func(addr string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, addr) {
+				return strings.TrimSuffix(strings.Fields(l)[2], ",")
+			}
+		}
+		t.Fatalf("no module at %s", addr)
+		return ""
 	}
-	primary = strings.TrimSpace(primary)
+	waitPrimary := func(what string, cond func(string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			p, err := cli("primary")
+			if p = strings.TrimSpace(p); err == nil && cond(p) {
+				return p
+			}
+			if time.Now().After(deadline) {
+				st, _ := cli("status")
+				t.Fatalf("%s:\n%s", what, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	primary := waitPrimary("no Primary after up", func(p string) bool { return p != "" })
+
+	// The backplane alone fails: a link failure, not a failover. The
+	// Primary stays Primary for many holdtimes.
+	if out, err := cli("fail", nameOf(primary), "backplane-down"); err != nil {
+		t.Fatalf("fail backplane-down: %v\n%s", err, out)
+	}
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if p, err := cli("primary"); err == nil && strings.TrimSpace(p) != primary {
+			t.Fatalf("backplane-down of the Primary moved the role to %s", p)
+		}
+	}
+	if out, err := cli("restore", nameOf(primary)); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+
+	// Its Ethernet link fails: CanPrimary no at once, and a failover.
+	if out, err := cli("fail", nameOf(primary), "link-down"); err != nil {
+		t.Fatalf("fail link-down: %v\n%s", err, out)
+	}
+	next := waitPrimary("no failover after link-down", func(p string) bool { return p != primary })
+	st, _ := cli("status", "-json")
+	if !strings.Contains(st, `"snmp": "`+primary+`",
+    "role": "standby",
+    "can_primary": "no"`) {
+		t.Errorf("after link-down of %s, status:\n%s", primary, st)
+	}
+	if out, err := cli("restore", nameOf(primary)); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	// The recovered former Primary stays Standby (no preemption between equals).
+	primary = waitPrimary("Primary after restore", func(p string) bool { return p == next })
 
 	// kill -9 the Primary's module process.
 	pids, err := os.ReadFile(filepath.Join(run, "pids"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var name string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, primary) {
-			name = strings.TrimSuffix(strings.Fields(l)[2], ",")
-		}
-	}
+	name := nameOf(primary)
 	var victim int
 	for _, l := range strings.Split(string(pids), "\n") {
 		if f := strings.Fields(l); len(f) == 3 && f[0] == "module" && f[1] == name {

@@ -5,10 +5,16 @@
 //	cpsstack up FILE        start everything; returns once every module answers SNMP
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
+//	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down
+//	cpsstack restore FILE MODULE
 //	cpsstack down FILE      stop everything
+//
+// FILE may be left out after an `up`: run/current names the last stack
+// brought up from this directory.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +46,7 @@ func main() {
 	}
 }
 
-const usage = "usage: cpsstack up|status|primary|down [-run DIR] FILE   (or: cpsstack chassis -socket PATH)"
+const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down; cpsstack restore [FILE] MODULE"
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -51,16 +57,29 @@ func run(args []string) error {
 	runDir := fs.String("run", "", "run `directory` (default run/stack-NAME)")
 	asJSON := fs.Bool("json", false, "status as JSON")
 	socket := fs.String("socket", "", "chassis socket `path` (chassis)")
+	control := fs.String("control", "", "chassis control socket `path` (chassis)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if cmd == "chassis" {
-		return runChassis(*socket)
+		return runChassis(*socket, *control)
 	}
-	if fs.NArg() != 1 {
+	rest := fs.Args()
+	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1}[cmd]
+	var file string
+	switch {
+	case len(rest) == operands+1:
+		file, rest = rest[0], rest[1:]
+	case len(rest) == operands:
+		b, err := os.ReadFile(filepath.Join("run", "current"))
+		if err != nil {
+			return fmt.Errorf("no stack file given and none brought up from here: %s", usage)
+		}
+		file = strings.TrimSpace(string(b))
+	default:
 		return errors.New(usage)
 	}
-	st, err := stackfile.Load(fs.Arg(0))
+	st, err := stackfile.Load(file)
 	if err != nil {
 		return err
 	}
@@ -73,7 +92,11 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "up":
-		return up(fs.Arg(0), st, dir)
+		return up(file, st, dir)
+	case "fail":
+		return fail(st, dir, rest[0], rest[1])
+	case "restore":
+		return restore(file, st, dir, rest[0])
 	case "down":
 		return down(dir)
 	case "status":
@@ -91,8 +114,9 @@ func run(args []string) error {
 	return errors.New(usage)
 }
 
-// runChassis carries the backplane until SIGTERM.
-func runChassis(socket string) error {
+// runChassis carries the backplane until SIGTERM; its control socket takes
+// "cut MAC" and "restore MAC".
+func runChassis(socket, control string) error {
 	if socket == "" {
 		return errors.New("chassis needs -socket")
 	}
@@ -104,7 +128,36 @@ func runChassis(socket string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := logrus.New()
-	err = backplane.NewChassis(log).Serve(ctx, ln)
+	ch := backplane.NewChassis(log)
+	if control != "" {
+		_ = os.Remove(control)
+		cl, err := net.Listen("unix", control)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		go func() {
+			for {
+				c, err := cl.Accept()
+				if err != nil {
+					return
+				}
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				f := strings.Fields(line)
+				reply := "ok"
+				if len(f) != 2 || (f[0] != "cut" && f[0] != "restore") {
+					reply = "error: want cut|restore MAC"
+				} else if mac, err := net.ParseMAC(f[1]); err != nil || len(mac) != 6 {
+					reply = "error: bad MAC " + f[1]
+				} else {
+					ch.SetFault(backplane.ID(mac), backplane.Fault{Cut: f[0] == "cut"})
+				}
+				fmt.Fprintln(c, reply)
+				c.Close()
+			}
+		}()
+	}
+	err = ch.Serve(ctx, ln)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -170,7 +223,11 @@ func up(file string, st *stackfile.Stack, dir string) error {
 	}
 	file, _ = filepath.Abs(file)
 	sock := filepath.Join(dir, "chassis.sock")
-	if err := spawn(dir, "chassis", st.Name, filepath.Join(dir, "chassis.log"), nil, sibling("cpsstack"), "chassis", "-socket", sock); err != nil {
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "current"), []byte(file+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := spawn(dir, "chassis", st.Name, filepath.Join(dir, "chassis.log"), nil, sibling("cpsstack"), "chassis", "-socket", sock,
+		"-control", filepath.Join(dir, "chassis.ctl")); err != nil {
 		return err
 	}
 	if err := waitSocket(sock, 10*time.Second); err != nil {
@@ -200,9 +257,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		if err := waitSocket(ax, 10*time.Second); err != nil {
 			return err
 		}
-		if err := spawn(dir, "module", m.Name, filepath.Join(md, "cpsmm.log"), nil, sibling("cpsmm"),
-			"-stack", file, "-name", m.Name, "-chassis", "unix:"+sock, "-agentx", "unix:"+ax,
-			"-state-dir", filepath.Join(md, "state")); err != nil {
+		if err := startModule(file, dir, m); err != nil {
 			return err
 		}
 	}
@@ -228,6 +283,110 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startModule starts one module process of the stack.
+func startModule(file, dir string, m stackfile.Module) error {
+	md := filepath.Join(dir, m.Name)
+	return spawn(dir, "module", m.Name, filepath.Join(md, "cpsmm.log"), nil, sibling("cpsmm"),
+		"-stack", file, "-name", m.Name, "-chassis", "unix:"+filepath.Join(dir, "chassis.sock"),
+		"-agentx", "unix:"+filepath.Join(md, "agentx.sock"), "-state-dir", filepath.Join(md, "state"),
+		"-control", filepath.Join(md, "control.sock"))
+}
+
+// pidOf returns the newest pid recorded for kind/name.
+func pidOf(dir, kind, name string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return 0, fmt.Errorf("no running stack in %s: %w", dir, err)
+	}
+	pid := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == kind && f[1] == name {
+			pid, _ = strconv.Atoi(f[2])
+		}
+	}
+	if pid == 0 {
+		return 0, fmt.Errorf("no %s %q in %s", kind, name, dir)
+	}
+	return pid, nil
+}
+
+// alive reports whether pid runs (a zombie, dead but not yet reaped by
+// whoever inherited it, does not).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err != nil || !strings.Contains(string(stat), ") Z ")
+}
+
+// ask sends one command line to a control socket and returns the answer.
+func ask(path, command string) error {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintln(c, command)
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	if reply = strings.TrimSpace(reply); reply != "ok" {
+		return fmt.Errorf("%s: %s", command, reply)
+	}
+	return nil
+}
+
+// fail injects a fault into one module.
+func fail(st *stackfile.Stack, dir, name, action string) error {
+	sm, ok := st.Module(name)
+	if !ok {
+		return fmt.Errorf("stack %s has no module %q", st.Name, name)
+	}
+	pid, err := pidOf(dir, "module", name)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "kill":
+		return syscall.Kill(pid, syscall.SIGKILL)
+	case "hang":
+		return syscall.Kill(pid, syscall.SIGSTOP)
+	case "link-down":
+		return ask(filepath.Join(dir, name, "control.sock"), "link down")
+	case "backplane-down":
+		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
+	}
+	return fmt.Errorf("unknown fault %q: kill, hang, link-down or backplane-down", action)
+}
+
+// restore clears every fault of one module: a killed module is started
+// again, a hung one continued, its link and backplane restored.
+func restore(file string, st *stackfile.Stack, dir, name string) error {
+	sm, ok := st.Module(name)
+	if !ok {
+		return fmt.Errorf("stack %s has no module %q", st.Name, name)
+	}
+	pid, err := pidOf(dir, "module", name)
+	if err != nil {
+		return err
+	}
+	if !alive(pid) {
+		if err := startModule(file, dir, sm); err != nil {
+			return err
+		}
+	} else {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+		deadline := time.Now().Add(5 * time.Second)
+		for ask(filepath.Join(dir, name, "control.sock"), "link up") != nil {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("module %s does not answer its control socket", name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return ask(filepath.Join(dir, "chassis.ctl"), "restore "+sm.MAC.String())
 }
 
 // down stops every process of the run directory: modules first (they
@@ -256,7 +415,7 @@ func down(dir string) error {
 		}
 		for _, pid := range group {
 			deadline := time.Now().Add(5 * time.Second)
-			for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			for alive(pid) && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -282,7 +441,7 @@ func query(st *stackfile.Stack) []row {
 	for _, m := range st.Modules {
 		r := row{Module: m.Name, Cabinet: m.Cabinet, Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
 		g := &gosnmp.GoSNMP{Target: m.SNMP.Addr().String(), Port: m.SNMP.Port(), Community: "public",
-			Version: gosnmp.Version2c, Timeout: 300 * time.Millisecond, Retries: 0}
+			Version: gosnmp.Version2c, Timeout: time.Second, Retries: 1}
 		idx := fmt.Sprintf(".%d.%d", m.Cabinet, m.Slot)
 		base := ".1.3.6.1.4.1.868.2.4.1.2.2.1.1."
 		if err := g.Connect(); err != nil {

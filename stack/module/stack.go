@@ -79,3 +79,13 @@ func (m *Module) ApplyPeer(p PeerView) {
 		{"cpsModuleModel", oid(oidCpsmM100)},
 	}, b, s)
 }
+
+// SetEthernetLink shows the module's Ethernet link state (the link-down
+// fault) in cpsmm100EthernetLink.
+func (m *Module) SetEthernetLink(up bool) {
+	v := int32(on)
+	if !up {
+		v = off
+	}
+	_ = m.store.Put("cpsmm100EthernetLink", smi.Integer(v), uint32(m.base.Bia), uint32(m.base.Slot))
+}
