@@ -187,6 +187,12 @@ func TestStackElectsAndFailsOver(t *testing.T) {
 	}
 	_ = p
 
+	// Another module's row cannot be set here.
+	s0 := r.mods[0].Store()
+	if err := s0.Set([]smi.VarBind{{Name: s0.InstanceOID("cpsmm100WantPrimary", 1, 2), Value: smi.Integer(3)}}); err == nil || err.Status != smi.InconsistentValue {
+		t.Errorf("setting another module's WantPrimary: %v", err)
+	}
+
 	// SNMP: WantPrimary = always on a Standby preempts.
 	s2 := r.mods[2].Store()
 	if err := s2.Set([]smi.VarBind{{Name: s2.InstanceOID("cpsmm100WantPrimary", 1, 3), Value: smi.Integer(3)}}); err != nil {

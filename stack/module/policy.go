@@ -2,6 +2,7 @@ package module
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -19,6 +20,13 @@ func (p policy) own() []uint32 { return []uint32{uint32(p.m.base.Bia), uint32(p.
 func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 	own := p.own()
 	for _, c := range pr.Changes() {
+		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
+			// Another module's row shows what was last heard from it; its
+			// configuration can only be changed on that module (changing
+			// it through the Primary, which distributes it, is not done yet).
+			p.reject(c, "this row belongs to another module: set it on that module")
+			return smi.InconsistentValue, c.VarBind
+		}
 		switch c.Object.Name {
 		case "cpsmm100IPAddress":
 			if a := c.New.Addr(); !a.IsUnspecified() && !unicast(a) {
