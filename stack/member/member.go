@@ -95,6 +95,9 @@ func New(cfg Config) (*Member, error) {
 	}
 	// From here on the node is shared with SNMP Sets: only under m.mu.
 	cfg.Module.JoinStack(m)
+	// Not Primary until the negotiation says so: the module alone would
+	// have called itself Primary from the start.
+	cfg.Module.ApplyRole(false, node.CanPrimary())
 	return m, nil
 }
 
