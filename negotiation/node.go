@@ -636,6 +636,13 @@ func (n *Node) decide() {
 		if !p.adv.Eligible || (p.adv.Yield && primaryExists) {
 			continue
 		}
+		if p.adv.Role == Initializing && !p.adv.Claim && n.role != Initializing {
+			// Still in its start-up wait: it will not take the role
+			// before its holdtime is out, so a module past its own
+			// start-up does not wait for it (a restarted module must not
+			// delay a takeover by a holdtime).
+			continue
+		}
 		c := candidate{id: id, rank: p.adv.Want.rank(), incumbent: p.adv.Role == Primary, takeover: p.adv.Takeover}
 		if !have || better(c, best) {
 			best, have = c, true
