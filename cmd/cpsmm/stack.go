@@ -38,8 +38,16 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 	dir := map[negotiation.ID]member.Location{}
 	for _, o := range st.Modules {
 		dir[member.IDOf(backplane.ID(o.MAC))] = member.Location{Bia: o.Cabinet, Slot: o.Slot}
-		if o.Name != sm.Name {
-			peers = append(peers, o.Ethernet())
+		if o.Name == sm.Name {
+			continue
+		}
+		peers = append(peers, o.Ethernet())
+		pc, _, err := stackConfig(st, o.Name, module.Default())
+		if err == nil {
+			err = mod.AddPeer(pc)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("module %s's row: %w", o.Name, err)
 		}
 	}
 	network, address := parseAgentX(chassis)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
@@ -46,6 +47,10 @@ type Member struct {
 	tr    *transport.Transport
 	inbox chan delivery
 	kick  chan struct{}
+
+	pmu     sync.Mutex // guards pending and reqID
+	pending map[uint32]chan configmsg.Ack
+	reqID   uint32
 }
 
 type delivery struct {
@@ -78,10 +83,17 @@ func New(cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1)}
+	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1),
+		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano())}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
+		if f.Type == backplane.TypeConfigAck {
+			// Straight to the waiting Set, which may hold the module's
+			// store (and so the Run loop) until the Ack arrives.
+			m.acknowledged(f)
+			return
+		}
 		select {
 		case m.inbox <- delivery{p, f}:
 		default: // a flood: drop, as a saturated bus would
@@ -134,6 +146,10 @@ func (m *Member) Run(ctx context.Context) error {
 			m.flush()
 			return ctx.Err()
 		case d := <-m.inbox:
+			if d.frame.Type == backplane.TypeConfigSet {
+				m.configSet(d.frame)
+				break // and flush: the node may advertise a new Want
+			}
 			if d.frame.Type != backplane.TypeAdvert {
 				continue
 			}
@@ -189,7 +205,8 @@ func (m *Member) flush() {
 			continue
 		}
 		m.cfg.Module.ApplyPeer(module.PeerView{Bia: loc.Bia, Slot: loc.Slot,
-			Primary: p.Alive && p.Advert.Role == negotiation.Primary, Eligible: p.Advert.Eligible, Want: int32(p.Advert.Want)})
+			Primary: p.Alive && p.Advert.Role == negotiation.Primary, Eligible: p.Alive && p.Advert.Eligible, Want: int32(p.Advert.Want),
+			EthernetLink: p.PathOK[negotiation.Ethernet]})
 	}
 }
 
@@ -242,4 +259,172 @@ func (m *Member) Force(primary bool) error {
 	m.mu.Unlock()
 	m.poke()
 	return err
+}
+
+// macOf turns a negotiation ID back into a MAC address.
+func macOf(id negotiation.ID) [6]byte {
+	var b [6]byte
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(id)
+		id >>= 8
+	}
+	return b
+}
+
+// peerAt finds the module at bia/slot in the directory.
+func (m *Member) peerAt(bia, slot int32) (negotiation.ID, bool) {
+	for id, loc := range m.cfg.Directory {
+		if loc == (Location{bia, slot}) && id != m.cfg.Negotiation.ID {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// CheckRemoteWant implements module.Stack.
+func (m *Member) CheckRemoteWant(bia, slot int32) error {
+	id, ok := m.peerAt(bia, slot)
+	if !ok {
+		return fmt.Errorf("no other module of the stack sits at %d/%d", bia, slot)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.node.Role() != negotiation.Primary {
+		return errors.New("only the Primary distributes another module's WantPrimary: set it there, or on that module")
+	}
+	for _, p := range m.node.Peers() {
+		if p.ID == id && p.Alive {
+			return nil
+		}
+	}
+	return fmt.Errorf("module %s at %d/%d is not heard", id, bia, slot)
+}
+
+// AckTimeout is how long a distributed Set waits for its target's Ack: at
+// most a hello, so that a Set to a silent module never holds the member up
+// for long.
+func (m *Member) AckTimeout() time.Duration {
+	if h := m.cfg.Negotiation.Hello; h < 500*time.Millisecond {
+		return h
+	}
+	return 500 * time.Millisecond
+}
+
+// RemoteWant implements module.Stack.
+func (m *Member) RemoteWant(bia, slot, old, want int32) error {
+	id, ok := m.peerAt(bia, slot)
+	if !ok {
+		return fmt.Errorf("no other module of the stack sits at %d/%d", bia, slot)
+	}
+	t := configmsg.Target{Kind: configmsg.KindModule, MAC: macOf(id)}
+	err := m.distribute(configmsg.Set{Target: t, Object: configmsg.ObjWantPrimary, Type: configmsg.Integer, Int: want})
+	if err != nil && old != want {
+		// Perhaps only the Ack was lost: ask for the old value back.
+		_ = m.distribute(configmsg.Set{Target: t, Object: configmsg.ObjWantPrimary, Type: configmsg.Integer, Int: old})
+	}
+	log := m.log.WithFields(logrus.Fields{"bia": bia, "slot": slot, "peer": id.String(), "want": want})
+	if err != nil {
+		log.WithError(err).Warn("WantPrimary not distributed")
+		return err
+	}
+	log.Info("WantPrimary distributed and acknowledged")
+	return nil
+}
+
+// distribute sends s (with a fresh request ID) on both paths and waits for
+// its target's Ack.
+func (m *Member) distribute(s configmsg.Set) error {
+	ch := make(chan configmsg.Ack, 1)
+	m.pmu.Lock()
+	m.reqID++
+	s.ID = m.reqID
+	m.pending[s.ID] = ch
+	m.pmu.Unlock()
+	defer func() {
+		m.pmu.Lock()
+		delete(m.pending, s.ID)
+		m.pmu.Unlock()
+	}()
+	payload, err := configmsg.MarshalSet(s)
+	if err != nil {
+		return err
+	}
+	if err := m.tr.Send(backplane.TypeConfigSet, 0, payload); err != nil {
+		return err
+	}
+	timer := time.NewTimer(m.AckTimeout())
+	defer timer.Stop()
+	select {
+	case a := <-ch:
+		if a.Status != configmsg.OK {
+			return fmt.Errorf("%s answered: %s", s.Target, a.Status)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("%s did not acknowledge within %s", s.Target, m.AckTimeout())
+	}
+}
+
+// acknowledged hands an Ack to the Set waiting for it.
+func (m *Member) acknowledged(f backplane.Frame) {
+	a, err := configmsg.UnmarshalAck(f.Payload)
+	if err != nil {
+		m.log.WithError(err).Warn("ack dropped")
+		return
+	}
+	m.pmu.Lock()
+	ch := m.pending[a.ID]
+	m.pmu.Unlock()
+	if ch != nil && a.Target.Kind == configmsg.KindModule && a.Target.MAC != f.From {
+		m.log.WithField("peer", IDOf(f.From).String()).Warn("ack from a module that is not the Set's target dropped")
+		return
+	}
+	if ch != nil {
+		select {
+		case ch <- a:
+		default: // the copy from the other path
+		}
+	}
+}
+
+// configSet applies a Set the Primary distributed, if it is for this
+// module, and acknowledges it.
+func (m *Member) configSet(f backplane.Frame) {
+	s, err := configmsg.UnmarshalSet(f.Payload)
+	if err != nil {
+		m.log.WithError(err).Warn("config set dropped")
+		return
+	}
+	self := macOf(m.cfg.Negotiation.ID)
+	if s.Target.Kind != configmsg.KindModule || s.Target.MAC != self {
+		return // another's: the Primary's traffic, listened in on
+	}
+	from := IDOf(f.From)
+	status := configmsg.OK
+	m.mu.Lock()
+	primary := false
+	for _, p := range m.node.Peers() {
+		if p.ID == from && p.Alive && p.Advert.Role == negotiation.Primary {
+			primary = true
+		}
+	}
+	switch {
+	case !primary:
+		status = configmsg.Refused
+	case s.Object != configmsg.ObjWantPrimary:
+		status = configmsg.UnknownObject
+	case s.Type != configmsg.Integer || s.Int < int32(negotiation.WantYes) || s.Int > int32(negotiation.WantAlways):
+		status = configmsg.BadValue
+	default:
+		m.node.SetWant(time.Now(), negotiation.Want(s.Int))
+	}
+	m.mu.Unlock()
+	log := m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int})
+	if status == configmsg.OK {
+		m.cfg.Module.SetOwnWant(s.Int)
+		log.Info("set by the Primary")
+	} else {
+		log.Warn("set from the backplane refused: " + status.String())
+	}
+	_ = m.tr.Send(backplane.TypeConfigAck, 0, configmsg.MarshalAck(configmsg.Ack{ID: s.ID, Target: s.Target, Status: status}))
 }

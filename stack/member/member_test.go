@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
@@ -58,13 +59,24 @@ func newStackRig(t *testing.T, n int) *stackRig {
 	}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
-	for i := 0; i < n; i++ {
+	cfgs := make([]module.Config, n)
+	for i := range cfgs {
 		cfg := module.Default()
 		cfg.Name, cfg.Slot, cfg.MAC = fmt.Sprintf("m%d", i+1), int32(i+1), fmt.Sprintf("00:c0:f2:00:00:%02x", i+1)
 		cfg.IPAddress = fmt.Sprintf("192.0.2.%d", 11+i)
-		mod, err := module.New(module.Options{Config: cfg, Log: quiet})
+		cfgs[i] = cfg
+	}
+	for i := 0; i < n; i++ {
+		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet})
 		if err != nil {
 			t.Fatal(err)
+		}
+		for j, c := range cfgs {
+			if j != i {
+				if err := mod.AddPeer(c); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		var peers []netip.AddrPort
 		for j, e := range eth {
@@ -187,12 +199,6 @@ func TestStackElectsAndFailsOver(t *testing.T) {
 	}
 	_ = p
 
-	// Another module's row cannot be set here.
-	s0 := r.mods[0].Store()
-	if err := s0.Set([]smi.VarBind{{Name: s0.InstanceOID("cpsmm100WantPrimary", 1, 2), Value: smi.Integer(3)}}); err == nil || err.Status != smi.InconsistentValue {
-		t.Errorf("setting another module's WantPrimary: %v", err)
-	}
-
 	// SNMP: WantPrimary = always on a Standby preempts.
 	s2 := r.mods[2].Store()
 	if err := s2.Set([]smi.VarBind{{Name: s2.InstanceOID("cpsmm100WantPrimary", 1, 3), Value: smi.Integer(3)}}); err != nil {
@@ -251,4 +257,71 @@ func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	q := r.waitOnePrimary(10*time.Second, p)
 	took := time.Since(start)
 	t.Logf("graceful handover from %d to %d in %s", p, q, took)
+}
+
+// wantOf reads module j's WantPrimary in module i's MIB.
+func (r *stackRig) wantOf(i, j int) int32 {
+	v, _ := r.mods[i].Store().Value("cpsmm100WantPrimary", 1, uint32(j+1))
+	return v.Int
+}
+
+func TestWantPrimaryThroughThePrimary(t *testing.T) {
+	r := newStackRig(t, 3)
+	p := r.waitOnePrimary(10 * time.Second)
+	a, b := (p+1)%3, (p+2)%3
+	setWant := func(on, of int, w int32) *mib.SetError {
+		st := r.mods[on].Store()
+		return st.Set([]smi.VarBind{{Name: st.InstanceOID("cpsmm100WantPrimary", 1, uint32(of+1)), Value: smi.Integer(w)}})
+	}
+
+	// A Standby does not distribute: inconsistentValue, nothing changes.
+	if err := setWant(b, a, 2); err == nil || err.Status != smi.InconsistentValue {
+		t.Fatalf("WantPrimary of %d set on Standby %d: %v, want inconsistentValue", a, b, err)
+	}
+	if w := r.wantOf(a, a); w != 1 {
+		t.Fatalf("module %d's WantPrimary changed to %d by a refused Set", a, w)
+	}
+
+	// Through the Primary: answered once the target has acknowledged, so
+	// the target already holds the value when the Set returns.
+	if err := setWant(p, a, 2); err != nil {
+		t.Fatalf("WantPrimary of %d set on the Primary %d: %v", a, p, err)
+	}
+	if w := r.wantOf(a, a); w != 2 {
+		t.Fatalf("acknowledged, but module %d holds WantPrimary %d", a, w)
+	}
+	// Its next advert carries it to the third module.
+	deadline := time.Now().Add(10 * time.Second)
+	for r.wantOf(b, a) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("module %d still shows WantPrimary %d for module %d", b, r.wantOf(b, a), a)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The target's negotiation took it too: always makes it Primary.
+	if err := setWant(p, a, 3); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the target of WantPrimary always to become Primary", func(ps []int) bool { return len(ps) == 1 && ps[0] == a })
+
+	// Other columns of another module's row are not distributed.
+	st := r.mods[a].Store()
+	if err := st.Set([]smi.VarBind{{Name: st.InstanceOID("cpsmm100SysName", 1, uint32(b+1)), Value: smi.OctetString([]byte("x"))}}); err == nil || err.Status != smi.InconsistentValue {
+		t.Fatalf("SysName of another module through the Primary: %v, want inconsistentValue", err)
+	}
+
+	// A target that does not answer: the Set fails and nothing changes
+	// (commitFailed while the Primary still believes the target alive,
+	// inconsistentValue once its holdtime has run out).
+	r.cancel[b]()
+	<-r.done[b]
+	before := r.wantOf(a, b)
+	err := setWant(a, b, 3)
+	if err == nil || (err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue) {
+		t.Fatalf("WantPrimary of a stopped module: %v, want commitFailed or inconsistentValue", err)
+	}
+	t.Logf("WantPrimary of a stopped module: %v", err)
+	if w := r.wantOf(a, b); w != before {
+		t.Fatalf("the failed Set changed the Primary's view of module %d: %d, was %d", b, w, before)
+	}
 }

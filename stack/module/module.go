@@ -159,13 +159,10 @@ func ip(s string) smi.Value {
 
 func oid(s string) smi.Value { return smi.ObjectID(smi.MustOID(s)) }
 
-// populate writes the whole view for cfg.
-func (m *Module) populate(cfg Config) error {
-	s := m.store
-	b, sl := uint32(cfg.Bia), uint32(cfg.Slot)
-	model := CabinetModels()[cfg.CabinetModel]
-	canPrimary := ipConfigValid(ip(cfg.IPAddress).Addr(), ip(cfg.SubnetMask).Addr(), ip(cfg.Gateway).Addr())
-	row := []cellValue{
+// moduleRow is a module's cpsmm100Table row (all but SysUpTime, which only
+// the module itself counts) for its configuration cfg.
+func moduleRow(cfg Config, primary bool) []cellValue {
+	return []cellValue{
 		{"cpsmm100BiaIndex", smi.Integer(cfg.Bia)},
 		{"cpsmm100SlotIndex", smi.Integer(cfg.Slot)},
 		{"cpsmm100Groups", smi.String(cfg.Groups)},
@@ -176,9 +173,9 @@ func (m *Module) populate(cfg Config) error {
 		{"cpsmm100IPAddress", ip(cfg.IPAddress)},
 		{"cpsmm100SubnetMask", ip(cfg.SubnetMask)},
 		{"cpsmm100Gateway", ip(cfg.Gateway)},
-		{"cpsmm100IsPrimary", smi.Integer(yesNo(canPrimary))},
+		{"cpsmm100IsPrimary", smi.Integer(yesNo(primary))},
 		{"cpsmm100WantPrimary", smi.Integer(enumValue(wantLabels(), cfg.WantPrimary))},
-		{"cpsmm100CanPrimary", smi.Integer(yesNo(canPrimary))},
+		{"cpsmm100CanPrimary", smi.Integer(yesNo(primary))},
 		{"cpsmm100EthernetLink", smi.Integer(on)},
 		{"cpsmm100TntRIP", ip("0.0.0.0")},
 		{"cpsmm100TntRIPMask", ip("0.0.0.0")},
@@ -197,7 +194,15 @@ func (m *Module) populate(cfg Config) error {
 		{"cpsmm100SNMPTrapMgr4", ip(cfg.TrapManagers[3])},
 		{"cpsmm100CacheClean", smi.Integer(clean)},
 	}
-	if err := putRow(s, row, b, sl); err != nil {
+}
+
+// populate writes the whole view for cfg.
+func (m *Module) populate(cfg Config) error {
+	s := m.store
+	b, sl := uint32(cfg.Bia), uint32(cfg.Slot)
+	model := CabinetModels()[cfg.CabinetModel]
+	canPrimary := ipConfigValid(ip(cfg.IPAddress).Addr(), ip(cfg.SubnetMask).Addr(), ip(cfg.Gateway).Addr())
+	if err := putRow(s, moduleRow(cfg, canPrimary), b, sl); err != nil {
 		return err
 	}
 	booted := &m.booted

@@ -21,11 +21,19 @@ func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 	own := p.own()
 	for _, c := range pr.Changes() {
 		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
-			// Another module's row shows what was last heard from it; its
-			// configuration can only be changed on that module (changing
-			// it through the Primary, which distributes it, is not done yet).
-			p.reject(c, "this row belongs to another module: set it on that module")
-			return smi.InconsistentValue, c.VarBind
+			// Another module's row shows what was last heard from it. Its
+			// WantPrimary can be set through the Primary, which distributes
+			// it; the rest of its configuration only on that module.
+			st := p.m.stackOf()
+			if c.Object.Name != "cpsmm100WantPrimary" || st == nil {
+				p.reject(c, "this row belongs to another module: set it on that module")
+				return smi.InconsistentValue, c.VarBind
+			}
+			if err := st.CheckRemoteWant(peerOf(c.Index)); err != nil {
+				p.reject(c, err.Error())
+				return smi.InconsistentValue, c.VarBind
+			}
+			continue
 		}
 		switch c.Object.Name {
 		case "cpsmm100IPAddress":
@@ -96,6 +104,11 @@ func (p policy) Commit(pr *mib.Proposal) error {
 	link, _ := pr.Value("cpsmm100EthernetLink", own...)
 	valid := ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
 	if st := p.m.stackOf(); st != nil {
+		// Other modules' WantPrimary first: the Set is answered only once
+		// each target has acknowledged, and fails whole if one does not.
+		if err := p.distributeWant(st, pr, false); err != nil {
+			return err
+		}
 		// In a stack the negotiation decides the role (ApplyRole).
 		st.IPValid(valid)
 		if c, ok := pr.Changed("cpsmm100WantPrimary", own...); ok {
@@ -103,6 +116,7 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		}
 		if c, ok := pr.Changed("cpsIsPrimary", 0); ok {
 			if err := st.Force(c.New.Int == yes); err != nil {
+				_ = p.distributeWant(st, pr, true)
 				return err
 			}
 		}
@@ -141,6 +155,11 @@ func (p policy) Commit(pr *mib.Proposal) error {
 // agent undoes is replaced by the file that was there before.
 func (p policy) Undo(pr *mib.Proposal) error {
 	own := p.own()
+	if st := p.m.stackOf(); st != nil {
+		if err := p.distributeWant(st, pr, true); err != nil {
+			return err
+		}
+	}
 	if c, ok := pr.Changed("cpsmm100SaveConfig", own...); !ok || c.New.Int != saveConfig || p.m.undoSave == nil {
 		return nil
 	}
@@ -195,4 +214,43 @@ func (p policy) settings(pr *mib.Proposal) Settings {
 		}
 	}
 	return st
+}
+
+// peerOf returns the cabinet and slot of a cpsmm100Table row index.
+func peerOf(idx smi.OID) (bia, slot int32) {
+	if len(idx) != 2 {
+		return 0, 0
+	}
+	return int32(idx[0]), int32(idx[1])
+}
+
+// distributeWant sends the Set's new WantPrimary values of other modules
+// to them (undo: their old values back). On a failure the targets already
+// changed are asked to take their old values back.
+func (p policy) distributeWant(st Stack, pr *mib.Proposal, undo bool) error {
+	var done []mib.Change
+	for _, c := range pr.Changes() {
+		if c.Object.Name != "cpsmm100WantPrimary" || c.Index.Equal(p.own()) {
+			continue
+		}
+		bia, slot := peerOf(c.Index)
+		from, to := c.Old.Int, c.New.Int
+		if undo {
+			from, to = to, from
+		}
+		err := st.RemoteWant(bia, slot, from, to)
+		if err != nil && undo {
+			p.m.log.WithError(err).WithFields(logrus.Fields{"bia": bia, "slot": slot}).Warn("set undone, but the module did not take its WantPrimary back")
+			continue
+		}
+		if err != nil {
+			for _, d := range done {
+				b, s := peerOf(d.Index)
+				_ = st.RemoteWant(b, s, d.New.Int, d.Old.Int)
+			}
+			return fmt.Errorf("WantPrimary of %d/%d: %w", bia, slot, err)
+		}
+		done = append(done, c)
+	}
+	return nil
 }

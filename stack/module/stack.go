@@ -1,6 +1,8 @@
 package module
 
 import (
+	"fmt"
+
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
@@ -18,6 +20,14 @@ type Stack interface {
 	CheckForce(primary bool) error
 	// Force carries the switchover out.
 	Force(primary bool) error
+	// CheckRemoteWant tells, changing nothing, whether the WantPrimary of
+	// the module at bia/slot may be set through this one (only the
+	// Primary distributes it, and only to a module it hears).
+	CheckRemoteWant(bia, slot int32) error
+	// RemoteWant sends the new WantPrimary to the module at bia/slot and
+	// returns once it has acknowledged it, or an error (then the module
+	// was asked to take old back).
+	RemoteWant(bia, slot, old, new int32) error
 }
 
 // JoinStack hands the module's role to a stack negotiation: from now on
@@ -55,12 +65,30 @@ func (m *Module) ApplyRole(primary, can bool) {
 	_ = m.store.Put("cpsIsPrimary", smi.Integer(yesNo(primary)), 0)
 }
 
+// AddPeer gives another module of the stack its row in cpsmm100Table
+// (and its slot in cpsModuleTable), from its configuration in the stack
+// file, until it is heard: IsPrimary and CanPrimary no(2) for now.
+func (m *Module) AddPeer(cfg Config) error {
+	b, s := uint32(cfg.Bia), uint32(cfg.Slot)
+	if b == uint32(m.base.Bia) && s == uint32(m.base.Slot) {
+		return fmt.Errorf("module: peer %s sits in this module's own slot %d/%d", cfg.Name, b, s)
+	}
+	if err := putRow(m.store, moduleRow(cfg, false), b, s); err != nil {
+		return err
+	}
+	return putRow(m.store, []cellValue{
+		{"cpsModuleBiaIndex", smi.Integer(cfg.Bia)}, {"cpsModuleSlotIndex", smi.Integer(cfg.Slot)},
+		{"cpsModuleModel", oid(oidCpsmM100)},
+	}, b, s)
+}
+
 // PeerView is what a module knows of another Base Management Module of its
 // stack, as last heard.
 type PeerView struct {
 	Bia, Slot         int32
 	Primary, Eligible bool
 	Want              int32
+	EthernetLink      bool // heard over Ethernet within a holdtime
 }
 
 // ApplyPeer writes another module's row of cpsmm100Table (as last heard)
@@ -70,7 +98,7 @@ func (m *Module) ApplyPeer(p PeerView) {
 	for _, c := range []cellValue{
 		{"cpsmm100BiaIndex", smi.Integer(p.Bia)}, {"cpsmm100SlotIndex", smi.Integer(p.Slot)},
 		{"cpsmm100IsPrimary", smi.Integer(yesNo(p.Primary))}, {"cpsmm100WantPrimary", smi.Integer(p.Want)},
-		{"cpsmm100CanPrimary", smi.Integer(yesNo(p.Eligible))},
+		{"cpsmm100CanPrimary", smi.Integer(yesNo(p.Eligible))}, {"cpsmm100EthernetLink", smi.Integer(onOff(p.EthernetLink))},
 	} {
 		_ = m.store.Put(c.name, c.v, b, s)
 	}
@@ -83,9 +111,18 @@ func (m *Module) ApplyPeer(p PeerView) {
 // SetEthernetLink shows the module's Ethernet link state (the link-down
 // fault) in cpsmm100EthernetLink.
 func (m *Module) SetEthernetLink(up bool) {
-	v := int32(on)
-	if !up {
-		v = off
+	_ = m.store.Put("cpsmm100EthernetLink", smi.Integer(onOff(up)), uint32(m.base.Bia), uint32(m.base.Slot))
+}
+
+// SetOwnWant sets the module's own cpsmm100WantPrimary as the Primary
+// distributed it (the negotiation is told by the caller).
+func (m *Module) SetOwnWant(w int32) {
+	_ = m.store.Put("cpsmm100WantPrimary", smi.Integer(w), uint32(m.base.Bia), uint32(m.base.Slot))
+}
+
+func onOff(b bool) int32 {
+	if b {
+		return on
 	}
-	_ = m.store.Put("cpsmm100EthernetLink", smi.Integer(v), uint32(m.base.Bia), uint32(m.base.Slot))
+	return off
 }
