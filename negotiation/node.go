@@ -436,8 +436,19 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 	if !p.alive {
 		p.alive = true
 		n.event(PeerAlive, a.From, path, "heard")
+		// Tell it about us at once rather than at our next hello: after a
+		// partition heals, two Primaries learn of each other within one
+		// crossing of a path after the first advert, not a hello later.
+		n.advertise()
 	}
 	n.decide()
+}
+
+// Announce advertises at once (a path has just come back: the peers need
+// not wait for the next hello to hear us).
+func (n *Node) Announce(now time.Time) {
+	n.Tick(now)
+	n.advertise()
 }
 
 // SetLink sets the Ethernet link state.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,9 @@ import (
 )
 
 // serveControl answers fault-injection commands on a unix socket, one line
-// each ("link down", "link up"), with "ok" or "error: ...".
+// each ("link down", "link up", "ethernet isolate"), with "ok" or
+// "error: ...". "link up" also ends an isolation. "status" answers the
+// member's negotiation state as one line of JSON.
 func serveControl(ctx context.Context, path string, mem *member.Member, mod *module.Module, log logrus.FieldLogger) error {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
@@ -36,10 +39,20 @@ func serveControl(ctx context.Context, path string, mem *member.Member, mod *mod
 				defer c.Close()
 				line, _ := bufio.NewReader(c).ReadString('\n')
 				reply := "ok"
+				if strings.TrimSpace(line) == "status" {
+					// One JSON line; not a fault, not logged.
+					b, _ := json.Marshal(mem.Status())
+					fmt.Fprintln(c, string(b))
+					return
+				}
 				switch strings.TrimSpace(line) {
 				case "link down":
 					mem.SetLink(false)
 					mod.SetEthernetLink(false)
+				case "ethernet isolate":
+					// Cut off from the other modules' Ethernet sides with the
+					// link up: still eligible (a partition, with backplane-down).
+					mem.Transport().SetLink(false)
 				case "link up":
 					mem.SetLink(true)
 					mod.SetEthernetLink(true)

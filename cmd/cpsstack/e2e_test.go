@@ -1,10 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +15,7 @@ import (
 
 // freePortPair finds a UDP port p on 127.0.0.1 with p+1000 free as well
 // (a module's SNMP address and its Ethernet side).
-func freePortPair(t *testing.T, taken map[int]bool) int {
+func freePortPair(t testing.TB, taken map[int]bool) int {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -44,53 +44,35 @@ func freePortPair(t *testing.T, taken map[int]bool) int {
 // role to another module, as its SNMP agent answers; cpsstack down leaves
 // no process behind.
 func TestStackUpFailoverDown(t *testing.T) {
-	bin := t.TempDir()
-	for _, c := range []string{"cpsstack", "cpsmm"} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, c), "../"+c).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", c, err, out)
+	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "yes", "yes", "yes")
+	cli, run := s.cli, s.run
+	out, err := cli("status", "-json")
+	var rows []row
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &rows)
+	}
+	roles := map[string]int{}
+	for _, r := range rows {
+		roles[r.Role]++
+		// The module's own account agrees with its agent, and it hears
+		// both others on both paths.
+		if n := r.Negotiation; n == nil || n.Role != r.Role || len(n.Peers) != 2 {
+			t.Errorf("%s: negotiation state %+v, agent says %s", r.Module, n, r.Role)
+		} else {
+			for _, p := range n.Peers {
+				if !p.Alive || !p.Backplane.OK || !p.Ethernet.OK {
+					t.Errorf("%s's view of %s: %+v", r.Module, p.MAC, p)
+				}
+			}
 		}
 	}
-	dir, err := os.MkdirTemp("", "cpsstack-") // short paths for unix sockets
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	taken := map[int]bool{}
-	var mods strings.Builder
-	for i := 1; i <= 3; i++ {
-		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\"}\n",
-			i, i, i, i, freePortPair(t, taken))
-	}
-	file := filepath.Join(dir, "stack.yaml")
-	text := "stack: e2e\nkey: \"e2e-stack-key\"\ntimers: {hello: 200ms, holdtime: 600ms}\ncabinets:\n  - {bia: 1, model: cpsmc1800}\nmodules:\n" + mods.String()
-	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := filepath.Join(dir, "run")
-	// cpsstack CMD [-flags] -run RUN FILE [operands...]
-	cli := func(args ...string) (string, error) {
-		a := []string{args[0], "-run", run}
-		rest := args[1:]
-		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
-			a, rest = append(a, rest[0]), rest[1:]
-		}
-		a = append(append(a, file), rest...)
-		out, err := exec.Command(filepath.Join(bin, "cpsstack"), a...).CombinedOutput()
-		return string(out), err
-	}
-	out, err := cli("up")
-	defer func() { _, _ = cli("down") }()
-	if err != nil {
-		logs, _ := exec.Command("sh", "-c", "tail -n 20 "+run+"/*/cpsmm.log").CombinedOutput()
-		t.Fatalf("up: %v\n%s\n%s", err, out, logs)
-	}
-	if strings.Count(out, "primary") != 1 || strings.Count(out, "standby") != 2 {
-		t.Fatalf("up table:\n%s", out)
+	if err != nil || roles["primary"] != 1 || roles["standby"] != 2 {
+		t.Fatalf("status after up: %v %v\n%s", err, roles, out)
 	}
 	nameOf := func(addr string) string {
-		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, addr) {
-				return strings.TrimSuffix(strings.Fields(l)[2], ",")
+		for i, a := range s.addrs {
+			if a == addr {
+				return fmt.Sprintf("m%d", i+1)
 			}
 		}
 		t.Fatalf("no module at %s", addr)
@@ -118,6 +100,30 @@ func TestStackUpFailoverDown(t *testing.T) {
 	// Primary stays Primary for many holdtimes.
 	if out, err := cli("fail", nameOf(primary), "backplane-down"); err != nil {
 		t.Fatalf("fail backplane-down: %v\n%s", err, out)
+	}
+	// The others report it: the Primary's backplane path down, a link
+	// failure, the peer alive.
+	reported := func() bool {
+		out, err := cli("status", "-json")
+		var rows []row
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil {
+			return false
+		}
+		n := 0
+		for _, r := range rows {
+			for _, p := range r.Negotiation.Peers {
+				if r.SNMP != primary && fmt.Sprintf("m%d", p.Slot) == nameOf(primary) && p.Alive && p.LinkFault && !p.Backplane.OK && p.Ethernet.OK {
+					n++
+				}
+			}
+		}
+		return n == 2
+	}
+	for deadline := time.Now().Add(15 * time.Second); !reported(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			st, _ := cli("status")
+			t.Fatalf("the Standbys do not report the Primary's backplane path down:\n%s", st)
+		}
 	}
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if p, err := cli("primary"); err == nil && strings.TrimSpace(p) != primary {
@@ -190,6 +196,114 @@ func TestStackUpFailoverDown(t *testing.T) {
 					t.Errorf("%s %s (pid %d) still runs after down", f[0], f[1], pid)
 				}
 			}
+		}
+	}
+}
+
+// waitRoles waits until module want is the only one that answers Primary.
+func (s *testStack) waitOnly(want int, what string) {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok := true
+		for i := range s.addrs {
+			if p, err := s.primary(i); err != nil || p != (i == want) {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			st, _ := s.cli("status")
+			s.t.Fatalf("%s: m%d is not the only Primary:\n%s", what, want+1, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWantPrimarySteersTheStack: snmpset through real snmpd steers the
+// negotiation. A Standby's own WantPrimary = yes makes it Primary (the
+// Primary wants no), with no moment at which both answer Primary; another
+// module's WantPrimary is set only through the Primary, which answers once
+// the target has acknowledged; cpsIsPrimary forces a switchover.
+func TestWantPrimarySteersTheStack(t *testing.T) {
+	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "no", "no", "no")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	a, b := (p+1)%3, (p+2)%3
+	wantOID := func(i int) string { return fmt.Sprintf("MCC16-MIB::cpsmm100WantPrimary.1.%d", i+1) }
+
+	// 1. Standby a wants yes: it outranks the Primary (no), which steps
+	// down before a takes over.
+	w := s.watchRoles()
+	if out, err := s.snmp("snmpset", a, "private", wantOID(a), "i", "1"); err != nil || !strings.Contains(out, "yes(1)") {
+		w.finish()
+		t.Fatalf("snmpset own WantPrimary on a Standby: %v\n%s", err, out)
+	}
+	s.waitOnly(a, "after WantPrimary yes on a Standby")
+	// A few more samples of every module after the handover.
+	settled := time.Now()
+	for deadline := settled.Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		w.mu.Lock()
+		n := 0
+		for _, ss := range w.samples {
+			if len(ss) > 0 && ss[len(ss)-1].sent.After(settled) {
+				n++
+			}
+		}
+		w.mu.Unlock()
+		if n == len(s.addrs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the role watch stopped sampling")
+		}
+	}
+	iv := w.finish()
+	if o := overlaps(iv); len(o) > 0 {
+		t.Fatalf("two Primaries at once: %v", o)
+	}
+	seen := map[int]bool{}
+	for _, x := range iv {
+		seen[x.module] = true
+	}
+	if !seen[p] || !seen[a] {
+		t.Fatalf("the watch did not see both Primaries (m%d then m%d): %v", p+1, a+1, iv)
+	}
+	t.Logf("m%d handed over to m%d; %d samples per module, no overlap", p+1, a+1, len(w.samples[a]))
+
+	// 2. Another module's WantPrimary through a Standby: refused, unchanged.
+	if out, err := s.snmp("snmpset", b, "private", wantOID(p), "i", "3"); err == nil || !strings.Contains(out, "inconsistentValue") {
+		t.Fatalf("WantPrimary of m%d set on Standby m%d: %v\n%s", p+1, b+1, err, out)
+	}
+	if out, _ := s.snmp("snmpget", p, "public", wantOID(p)); !strings.Contains(out, "no(2)") {
+		t.Fatalf("a refused Set changed m%d's WantPrimary:\n%s", p+1, out)
+	}
+
+	// 3. Through the Primary a: acknowledged by the target before the
+	// answer, so m(p) already holds always(3); then it takes the role.
+	if out, err := s.snmp("snmpset", a, "private", wantOID(p), "i", "3"); err != nil || !strings.Contains(out, "always(3)") {
+		t.Fatalf("WantPrimary of m%d set on the Primary m%d: %v\n%s", p+1, a+1, err, out)
+	}
+	if out, _ := s.snmp("snmpget", p, "public", wantOID(p)); !strings.Contains(out, "always(3)") {
+		t.Fatalf("acknowledged, but m%d's own agent shows:\n%s", p+1, out)
+	}
+	s.waitOnly(p, "after WantPrimary always set through the Primary")
+
+	// 4. Forced switchover: a Standby that ranks below always is refused;
+	// the Primary forced down steps down and does not win again at once.
+	if out, err := s.snmp("snmpset", b, "private", "MCC16-MIB::cpsIsPrimary.0", "i", "1"); err == nil || !strings.Contains(out, "inconsistentValue") {
+		t.Fatalf("cpsIsPrimary = yes on m%d below an always module: %v\n%s", b+1, err, out)
+	}
+	if out, err := s.snmp("snmpset", p, "private", "MCC16-MIB::cpsIsPrimary.0", "i", "2"); err != nil {
+		t.Fatalf("cpsIsPrimary = no on the Primary m%d: %v\n%s", p+1, err, out)
+	}
+	q, _ := s.waitPrimary(p, 15*time.Second)
+	s.waitOnly(q, "after the Primary was forced down")
+	for end := time.Now().Add(3 * 600 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if pr, _ := s.primary(p); pr {
+			t.Fatalf("m%d (always) took the role back after it was forced down", p+1)
 		}
 	}
 }

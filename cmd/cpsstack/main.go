@@ -5,7 +5,7 @@
 //	cpsstack up FILE        start everything; returns once every module answers SNMP
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
-//	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down
+//	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down|isolate
 //	cpsstack restore FILE MODULE
 //	cpsstack down FILE      stop everything
 //
@@ -36,6 +36,7 @@ import (
 
 	"github.com/cpsmm/cpsmm/agent/snmpd"
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
 
@@ -46,7 +47,7 @@ func main() {
 	}
 }
 
-const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down; cpsstack restore [FILE] MODULE"
+const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; cpsstack restore [FILE] MODULE"
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -100,7 +101,7 @@ func run(args []string) error {
 	case "down":
 		return down(dir)
 	case "status":
-		return status(st, *asJSON)
+		return status(st, dir, *asJSON)
 	case "primary":
 		rows := query(st)
 		for _, r := range rows {
@@ -357,8 +358,15 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
 		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
+	case "isolate":
+		// A partition: silent on both paths, but its link up, so it stays
+		// eligible and keeps (or takes) the Primary role on its side.
+		if err := ask(filepath.Join(dir, name, "control.sock"), "ethernet isolate"); err != nil {
+			return err
+		}
+		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
 	}
-	return fmt.Errorf("unknown fault %q: kill, hang, link-down or backplane-down", action)
+	return fmt.Errorf("unknown fault %q: kill, hang, link-down, backplane-down or isolate", action)
 }
 
 // restore clears every fault of one module: a killed module is started
@@ -434,6 +442,8 @@ type row struct {
 	Can     string `json:"can_primary"`
 	Want    string `json:"want_primary"`
 	Err     string `json:"error,omitempty"`
+	// Negotiation is the module's own account (its control socket).
+	Negotiation *member.Status `json:"negotiation,omitempty"`
 }
 
 func query(st *stackfile.Stack) []row {
@@ -478,12 +488,89 @@ func printTable(rows []row) error {
 	return w.Flush()
 }
 
-func status(st *stackfile.Stack, asJSON bool) error {
+func status(st *stackfile.Stack, dir string, asJSON bool) error {
 	rows := query(st)
+	for i := range rows {
+		n, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
+		if err != nil {
+			if rows[i].Err == "" {
+				rows[i].Err = "no negotiation state: " + err.Error()
+			}
+			continue
+		}
+		rows[i].Negotiation = n
+	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
-	return printTable(rows)
+	if err := printTable(rows); err != nil {
+		return err
+	}
+	// In the spirit of `show failover`: per module, its time as Primary,
+	// its last role change, and the state of both paths to each peer.
+	names := map[string]string{}
+	for _, m := range st.Modules {
+		names[m.MAC.String()] = m.Name
+	}
+	now := time.Now()
+	ago := func(t time.Time) string { return now.Sub(t).Round(time.Millisecond).String() + " ago" }
+	for _, r := range rows {
+		n := r.Negotiation
+		if n == nil {
+			continue
+		}
+		fmt.Printf("\n%s: %s", r.Module, n.Role)
+		if !n.ActiveSince.IsZero() {
+			fmt.Printf(", active for %s", now.Sub(n.ActiveSince).Round(time.Millisecond))
+		}
+		if !n.LastChange.IsZero() {
+			fmt.Printf("; last change %s (%s): %s", n.LastChange.Format("15:04:05.000"), ago(n.LastChange), n.LastReason)
+		}
+		fmt.Println()
+		for _, p := range n.Peers {
+			path := func(name string, ps member.PathState) string {
+				state := "down"
+				if ps.OK {
+					state = "up"
+				}
+				if ps.LastHeard.IsZero() {
+					return name + " " + state + " (never heard)"
+				}
+				return fmt.Sprintf("%s %s (heard %s)", name, state, ago(ps.LastHeard))
+			}
+			alive := p.Role
+			if !p.Alive {
+				alive = "dead"
+			}
+			note := ""
+			if p.LinkFault {
+				note = " LINK FAILURE"
+			}
+			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
+				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
+		}
+	}
+	return nil
+}
+
+// negotiationOf asks a module's control socket for its negotiation state.
+func negotiationOf(path string) (*member.Status, error) {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprintln(c, "status")
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	var st member.Status
+	if err := json.Unmarshal(line, &st); err != nil {
+		return nil, fmt.Errorf("status from %s: %w", path, err)
+	}
+	return &st, nil
 }

@@ -121,6 +121,9 @@ func (m *Member) SetLink(up bool) {
 	m.tr.SetLink(up)
 	m.mu.Lock()
 	m.node.SetLink(time.Now(), up)
+	if up {
+		m.node.Announce(time.Now())
+	}
 	m.mu.Unlock()
 	m.poke()
 }
@@ -427,4 +430,53 @@ func (m *Member) configSet(f backplane.Frame) {
 		log.Warn("set from the backplane refused: " + status.String())
 	}
 	_ = m.tr.Send(backplane.TypeConfigAck, 0, configmsg.MarshalAck(configmsg.Ack{ID: s.ID, Target: s.Target, Status: status}))
+}
+
+// PathState is what a member knows of one path to a peer.
+type PathState struct {
+	OK        bool      `json:"ok"` // heard on it within a holdtime
+	LastHeard time.Time `json:"last_heard,omitzero"`
+}
+
+// PeerState is a member's view of another module.
+type PeerState struct {
+	MAC       string    `json:"mac"`
+	Bia       int32     `json:"cabinet"`
+	Slot      int32     `json:"slot"`
+	Alive     bool      `json:"alive"`
+	Role      string    `json:"role"`
+	Eligible  bool      `json:"can_primary"`
+	Want      string    `json:"want_primary"`
+	LinkFault bool      `json:"link_failure"` // heard on one path only
+	Backplane PathState `json:"backplane"`
+	Ethernet  PathState `json:"ethernet"`
+}
+
+// Status is a member's negotiation state, in the spirit of `show failover`.
+type Status struct {
+	Role        string      `json:"role"`
+	CanPrimary  bool        `json:"can_primary"`
+	Want        string      `json:"want_primary"`
+	ActiveSince time.Time   `json:"active_since,omitzero"` // Primary since
+	LastChange  time.Time   `json:"last_change,omitzero"`  // the last role change…
+	LastReason  string      `json:"last_reason,omitempty"` // …and why
+	Peers       []PeerState `json:"peers"`
+}
+
+// Status returns the member's negotiation state.
+func (m *Member) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.node
+	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{}}
+	st.LastChange, st.LastReason = n.LastFailover()
+	for _, p := range n.Peers() {
+		mac := macOf(p.ID)
+		loc := m.cfg.Directory[p.ID]
+		st.Peers = append(st.Peers, PeerState{MAC: backplane.ID(mac).String(), Bia: loc.Bia, Slot: loc.Slot, Alive: p.Alive,
+			Role: p.Advert.Role.String(), Eligible: p.Advert.Eligible, Want: p.Advert.Want.String(), LinkFault: p.LinkFault,
+			Backplane: PathState{OK: p.PathOK[negotiation.Backplane], LastHeard: p.Heard[negotiation.Backplane]},
+			Ethernet:  PathState{OK: p.PathOK[negotiation.Ethernet], LastHeard: p.Heard[negotiation.Ethernet]}})
+	}
+	return st
 }
