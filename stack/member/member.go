@@ -79,6 +79,9 @@ func New(cfg Config) (*Member, error) {
 	}
 	cfg.Negotiation.ID = IDOf(cfg.Transport.ID)
 	cfg.Negotiation.Want = negotiation.Want(cfg.Module.WantPrimary())
+	if err := cfg.Negotiation.Validate(); err != nil { // defaults the timers
+		return nil, err
+	}
 	node, err := negotiation.New(cfg.Negotiation, time.Now())
 	if err != nil {
 		return nil, err
@@ -138,7 +141,13 @@ func (m *Member) Run(ctx context.Context) error {
 		_ = m.tr.Run(trCtx)
 	}()
 	defer func() { stopTr(); <-trDone }()
-	t := time.NewTicker(m.cfg.Negotiation.Hello / 10)
+	// Ten ticks a hello, and at least two per claim wait: a claim becomes
+	// the role soon after the wait, not up to a tenth of a hello later.
+	every := m.cfg.Negotiation.Hello / 10
+	if cw := m.cfg.Negotiation.ClaimWait() / 2; cw < every {
+		every = cw
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
