@@ -30,6 +30,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./negotiation
 	go test -run '^$$' -fuzz '^FuzzUnmarshalAdvert$$' -fuzztime $(FUZZTIME) ./negotiation
 	go test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./stack/configmsg
+	go test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./stack/device
 
 # Walk rates beside snmpd native and a python3-pyagentx reference, one run.
 bench: deps

@@ -26,6 +26,14 @@ type Stack struct {
 	Key      string
 	Hello    time.Duration
 	Holdtime time.Duration
+	// Poll is how often the Primary solicits every device.
+	Poll time.Duration
+	// TrapSink, if valid, is where every module's snmpd sends the
+	// notifications the module raises (trap2sink).
+	TrapSink netip.AddrPort
+	// TrapPort is the UDP port of the trap managers named in
+	// cpsmm100SNMPTrapMgr…Mgr4 (default 162).
+	TrapPort uint16
 	Cabinets []Cabinet
 	Modules  []Module
 	Devices  []Device
@@ -60,18 +68,27 @@ type Device struct {
 	Serial  int32
 	ConnA   string
 	ConnB   string
+	// Ethernet is where a Management Aggregation Converter (smacf100p)
+	// answers the Primary's solicitations (loopback UDP).
+	Ethernet netip.AddrPort
 }
+
+// AggregationType is the Management Aggregation Converter: seen over
+// Ethernet by the Primary only, not on the backplane.
+const AggregationType = "smacf100p"
 
 // Defaults and limits of the timers.
 const (
 	DefaultHello    = time.Second
 	DefaultHoldtime = 3 * time.Second
+	DefaultPoll     = time.Second
+	MinPoll         = 100 * time.Millisecond
 	MinHello        = 100 * time.Millisecond
 	MinHoldtime     = 300 * time.Millisecond
 )
 
 // DeviceTypes are the converter types a stack file may declare.
-func DeviceTypes() []string { return []string{"cettf100", "cfetf100"} }
+func DeviceTypes() []string { return []string{"cettf100", "cfetf100", AggregationType} }
 
 // Connectors are the CpsConnector labels.
 func Connectors() []string {
@@ -252,13 +269,27 @@ func (p *parser) ipv4(m map[string]*yaml.Node, key, where string, required bool)
 	return a
 }
 
+// loopback parses a HOST:PORT that must be on 127.0.0.0/8.
+func (p *parser) loopback(n *yaml.Node, field, s string) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(s)
+	switch {
+	case err != nil:
+		p.fail(n, field, "%q is not HOST:PORT", s)
+	case !ap.Addr().IsLoopback():
+		p.fail(n, field, "%s: only loopback (127.0.0.0/8) addresses are used", s)
+	default:
+		return ap
+	}
+	return netip.AddrPort{}
+}
+
 func (p *parser) stack(doc *yaml.Node) *Stack {
 	root := doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	top := p.fields(root, "", "stack", "key", "timers", "cabinets", "modules", "devices")
-	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime}
+	top := p.fields(root, "", "stack", "key", "timers", "traps", "cabinets", "modules", "devices")
+	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162}
 	st.Name, _ = p.str(top, "stack", "", true)
 	var keyNode *yaml.Node
 	st.Key, keyNode = p.str(top, "key", "", true)
@@ -266,11 +297,22 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		p.fail(keyNode, "key", "the shared key must be at least 8 characters")
 	}
 	if t, ok := top["timers"]; ok {
-		tm := p.fields(t, "timers", "hello", "holdtime")
+		tm := p.fields(t, "timers", "hello", "holdtime", "poll")
 		st.Hello = p.duration(tm, "hello", "timers", DefaultHello, MinHello)
+		st.Poll = p.duration(tm, "poll", "timers", DefaultPoll, MinPoll)
 		st.Holdtime = p.duration(tm, "holdtime", "timers", DefaultHoldtime, MinHoldtime)
 		if st.Holdtime < 3*st.Hello {
 			p.fail(t, "timers.holdtime", "holdtime %s must be at least 3 × hello (%s)", st.Holdtime, 3*st.Hello)
+		}
+	}
+
+	if t, ok := top["traps"]; ok {
+		tr := p.fields(t, "traps", "sink", "manager_port")
+		if s, sn := p.str(tr, "sink", "traps", false); sn != nil {
+			st.TrapSink = p.loopback(sn, "traps.sink", s)
+		}
+		if port, pn := p.int32(tr, "manager_port", "traps", false, 1, 65535); pn != nil {
+			st.TrapPort = uint16(port)
 		}
 	}
 
@@ -366,6 +408,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			default:
 				m.SNMP = ap
 				unique(sn, where+".snmp", "SNMP address", ap.String(), owner)
+				unique(sn, where+".snmp", "UDP address", m.Ethernet().String(), owner+"'s Ethernet side")
 			}
 		}
 		m.WantPrimary = "yes"
@@ -379,7 +422,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	}
 	for i, n := range p.list(top, "devices", false) {
 		where := fmt.Sprintf("devices[%d]", i)
-		f := p.fields(n, where, "cabinet", "slot", "type", "serial", "conn_a", "conn_b")
+		f := p.fields(n, where, "cabinet", "slot", "type", "serial", "conn_a", "conn_b", "ethernet")
 		var d Device
 		d.Cabinet, _ = p.int32(f, "cabinet", where, true, 1, 255)
 		var slotNode *yaml.Node
@@ -404,6 +447,16 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 				}
 				*c.dst = s
 			}
+		}
+		e, en := p.str(f, "ethernet", where, false)
+		switch {
+		case d.Type == AggregationType && en == nil:
+			p.fail(n, where+".ethernet", "a %s is seen over Ethernet: its UDP address (127.0.0.0/8) is required", AggregationType)
+		case d.Type != AggregationType && en != nil:
+			p.fail(en, where+".ethernet", "only a %s is seen over Ethernet", AggregationType)
+		case en != nil:
+			d.Ethernet = p.loopback(en, where+".ethernet", e)
+			unique(en, where+".ethernet", "UDP address", d.Ethernet.String(), fmt.Sprintf("a %s (%s)", d.Type, where))
 		}
 		st.Devices = append(st.Devices, d)
 	}

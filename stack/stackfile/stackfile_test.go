@@ -64,6 +64,11 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{"undeclared cabinet", good + "devices:\n  - {cabinet: 7, slot: 3, type: cettf100}\n", "s.yaml:15: devices[0].cabinet: cabinet 7 is not declared"},
 		{"slot beyond cabinet", good + "devices:\n  - {cabinet: 1, slot: 19, type: cettf100}\n", "s.yaml:15: devices[0].slot: slot 19 is beyond the 18 slots of a cpsmc1800"},
 		{"unknown field", good + "colour: blue\n", "s.yaml:14: colour: unknown field"},
+		{"poll below minimum", good + "timers: {poll: 10ms}\n", "s.yaml:14: timers.poll: 10ms is below the minimum 100ms"},
+		{"trap sink not loopback", good + "traps: {sink: \"192.0.2.5:162\"}\n", "s.yaml:14: traps.sink: 192.0.2.5:162: only loopback"},
+		{"aggregation without ethernet", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p}\n", "s.yaml:15: devices[0].ethernet: a smacf100p is seen over Ethernet"},
+		{"ethernet on a converter", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, ethernet: \"127.0.0.1:18000\"}\n", "s.yaml:15: devices[0].ethernet: only a smacf100p"},
+		{"aggregation on a module's Ethernet side", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:17101\"}\n", "s.yaml:15: devices[0].ethernet: UDP address 127.0.0.1:17101 is already"},
 		{"want", strings.Replace(good, "    snmp:", "    want_primary: maybe\n    snmp:", 1), "s.yaml:13: modules[0].want_primary: \"maybe\" is not yes, no or always"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
 	}

@@ -1,0 +1,309 @@
+// Package device holds the stack devices as the chassis keeps them — the
+// converters in their slots, each with its own memory (its MIB table's
+// columns), and the cabinets with their power supplies and slot power —
+// and the backplane messages about them: the Primary's Solicit, and the
+// Report a device (or a cabinet) answers with, which every module hears.
+package device
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+)
+
+// Type codes on the wire.
+const (
+	Empty       uint8 = 0
+	Cettf100    uint8 = 1
+	Cfetf100    uint8 = 2
+	Aggregation uint8 = 3 // smacf100p, seen over Ethernet only
+)
+
+var typeNames = map[uint8]string{Cettf100: "cettf100", Cfetf100: "cfetf100", Aggregation: stackfile.AggregationType}
+
+// TypeName returns a type code's name ("" for Empty or unknown codes).
+func TypeName(code uint8) string { return typeNames[code] }
+
+// TypeCode returns a type name's code.
+func TypeCode(name string) (uint8, bool) {
+	for c, n := range typeNames {
+		if n == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// ProductOID is the cpsModuleModel value for a type code (cpsEmptyId for
+// Empty).
+func ProductOID(code uint8) smi.OID {
+	switch code {
+	case Cettf100:
+		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.3")
+	case Cfetf100:
+		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.4")
+	case Aggregation:
+		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.15")
+	}
+	return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1001")
+}
+
+// Columns returns the columns of a converter type's table that the device
+// itself holds: all but the index columns and CacheClean (which is the
+// management module's). None for the aggregation converter, which has no
+// table.
+func Columns(reg *mib.Registry, code uint8) []*mib.Object {
+	name := TypeName(code)
+	if code != Cettf100 && code != Cfetf100 {
+		return nil
+	}
+	entry := reg.MustLookup(name + "Entry")
+	skip := map[string]bool{name + "BiaIndex": true, name + "SlotIndex": true, name + "CacheClean": true}
+	var cols []*mib.Object
+	for _, o := range reg.Objects() {
+		if o.Kind == mib.KindColumn && o.OID.HasPrefix(entry.OID) && len(o.OID) == len(entry.OID)+1 && !skip[o.Name] {
+			cols = append(cols, o)
+		}
+	}
+	return cols
+}
+
+// Column returns the column number col of a type's table.
+func Column(reg *mib.Registry, code uint8, col uint32) (*mib.Object, bool) {
+	for _, o := range Columns(reg, code) {
+		if o.OID[len(o.OID)-1] == col {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
+// Device is one device's memory.
+type Device struct {
+	Bia, Slot int32
+	Type      uint8
+	Serial    int32
+	// Cols are the device's table columns by number.
+	Cols map[uint32]smi.Value
+	// Removed: pulled out of its slot (the slot reports Empty); inserting
+	// it brings it back as it was.
+	Removed bool
+	// Ethernet, for the aggregation converter: where it answers.
+	Ethernet string
+}
+
+// defaults by column name suffix (after the type name).
+func defaultValue(suffix string, d stackfile.Device, syn mib.Syntax) (smi.Value, error) {
+	enum := func(label string) (smi.Value, error) {
+		for _, e := range syn.Enums {
+			if e.Label == label {
+				return smi.Integer(e.Value), nil
+			}
+		}
+		return smi.Value{}, fmt.Errorf("device: no %q in the enumeration of %s", label, suffix)
+	}
+	switch suffix {
+	case "Groups":
+		return smi.String(""), nil
+	case "MRevision":
+		return smi.Integer(1), nil
+	case "SerialNumber":
+		return smi.Integer(d.Serial), nil
+	case "ConnA":
+		return enum(d.ConnA)
+	case "ConnB":
+		return enum(d.ConnB)
+	case "CfgMatch", "TPActivity", "FiberActivity", "Enabled":
+		return enum("yes")
+	case "TPLink", "FiberLink":
+		return enum("linkUp")
+	case "Fault":
+		return enum("no")
+	case "ConfigMode":
+		return enum("software")
+	case "FastLinkPulse":
+		return enum("autonegotiate")
+	case "AutoCross":
+		if v, err := enum("on"); err == nil {
+			return v, nil
+		}
+		return enum("enabled")
+	case "LinkPassThrough", "Pause", "FarEndFault":
+		if v, err := enum("off"); err == nil {
+			return v, nil
+		}
+		return enum("disabled")
+	}
+	return smi.Value{}, fmt.Errorf("device: no default for column %s", suffix)
+}
+
+// New returns a device as the stack file declares it, fresh from the
+// factory.
+func New(reg *mib.Registry, d stackfile.Device) (*Device, error) {
+	code, ok := TypeCode(d.Type)
+	if !ok {
+		return nil, fmt.Errorf("device %d/%d: unknown type %q", d.Cabinet, d.Slot, d.Type)
+	}
+	dev := &Device{Bia: d.Cabinet, Slot: d.Slot, Type: code, Serial: d.Serial, Cols: map[uint32]smi.Value{}}
+	if d.Ethernet.IsValid() {
+		dev.Ethernet = d.Ethernet.String()
+	}
+	for _, o := range Columns(reg, code) {
+		v, err := defaultValue(o.Name[len(d.Type):], d, o.Syntax)
+		if err != nil {
+			return nil, fmt.Errorf("device %d/%d: %w", d.Cabinet, d.Slot, err)
+		}
+		dev.Cols[o.OID[len(o.OID)-1]] = v
+	}
+	return dev, nil
+}
+
+// Set changes one of the device's read-write columns, after the same rules
+// an SNMP Set gets (type, length, enumeration).
+func (d *Device) Set(reg *mib.Registry, col uint32, v smi.Value) error {
+	o, ok := Column(reg, d.Type, col)
+	if !ok {
+		return fmt.Errorf("%s has no column %d", TypeName(d.Type), col)
+	}
+	if o.Access != mib.ReadWrite {
+		return fmt.Errorf("%s is not writable", o.Name)
+	}
+	if st, why := mib.CheckValue(o, v); st != smi.NoError {
+		return fmt.Errorf("%s: %s: %s", o.Name, st, why)
+	}
+	d.Cols[col] = v.Clone()
+	return nil
+}
+
+// put sets a column by suffix, if the type has it, to an enumeration label.
+func (d *Device) put(reg *mib.Registry, suffix, label string) {
+	o, ok := reg.Lookup(TypeName(d.Type) + suffix)
+	if !ok {
+		return
+	}
+	for _, e := range o.Syntax.Enums {
+		if e.Label == label {
+			d.Cols[o.OID[len(o.OID)-1]] = smi.Integer(e.Value)
+		}
+	}
+}
+
+// SetLink sets both of the converter's links (and their activity).
+func (d *Device) SetLink(reg *mib.Registry, up bool) {
+	link, act := "linkDown", "no"
+	if up {
+		link, act = "linkUp", "yes"
+	}
+	for _, s := range []string{"TPLink", "FiberLink"} {
+		d.put(reg, s, link)
+	}
+	for _, s := range []string{"TPActivity", "FiberActivity"} {
+		d.put(reg, s, act)
+	}
+}
+
+// SetFault raises or clears the converter's fault.
+func (d *Device) SetFault(reg *mib.Registry, on bool) {
+	label := "no"
+	if on {
+		label = "yes"
+	}
+	d.put(reg, "Fault", label)
+}
+
+// Report is what the device answers a solicitation with.
+func (d *Device) Report() Report {
+	r := Report{Kind: KindSlot, Bia: uint16(d.Bia), Slot: uint16(d.Slot), Type: d.Type}
+	if d.Removed {
+		r.Type = Empty
+		return r
+	}
+	cols := make([]uint32, 0, len(d.Cols))
+	for c := range d.Cols {
+		cols = append(cols, c)
+	}
+	sort.Slice(cols, func(i, j int) bool { return cols[i] < cols[j] })
+	for _, c := range cols {
+		r.Items = append(r.Items, Item{Tag: uint8(c), Value: d.Cols[c]})
+	}
+	return r
+}
+
+// Cabinet is one chassis: its description, its two power supplies and the
+// power of its slots.
+type Cabinet struct {
+	Bia         int32
+	Model       string
+	Description string
+	PS1, PS2    bool // power supply on
+	Removed     bool // the whole cabinet is gone from the stack
+	// SlotPowerOff lists the slots whose power is off.
+	SlotPowerOff []int32
+	Slots        int32
+}
+
+// Cabinet report tags.
+const (
+	TagDescription = 1 // octets
+	TagPS1         = 2 // integer: cpsMc1800PSPower1 on(1)/off(2)
+	TagPS2         = 3 // integer: cpsMc1800PSPower2 yes(1)/no(2)
+	TagSlotPower   = 4 // octets: one per slot, on(1)/off(2)
+)
+
+// SlotPower returns the power of slot s: on(1) or off(2).
+func (c *Cabinet) SlotPower(s int32) int32 {
+	for _, o := range c.SlotPowerOff {
+		if o == s {
+			return 2
+		}
+	}
+	return 1
+}
+
+// SetSlotPower switches a slot's power.
+func (c *Cabinet) SetSlotPower(s int32, on bool) error {
+	if s < 1 || s > c.Slots {
+		return fmt.Errorf("cabinet %d has no slot %d", c.Bia, s)
+	}
+	var off []int32
+	for _, o := range c.SlotPowerOff {
+		if o != s {
+			off = append(off, o)
+		}
+	}
+	if !on {
+		off = append(off, s)
+		sort.Slice(off, func(i, j int) bool { return off[i] < off[j] })
+	}
+	c.SlotPowerOff = off
+	return nil
+}
+
+// Report is what the cabinet answers a solicitation of its slot 0 with.
+func (c *Cabinet) Report() Report {
+	r := Report{Kind: KindCabinet, Bia: uint16(c.Bia)}
+	if c.Removed {
+		return r
+	}
+	r.Type = 1
+	yn := func(b bool) int32 {
+		if b {
+			return 1
+		}
+		return 2
+	}
+	power := make([]byte, c.Slots)
+	for i := range power {
+		power[i] = byte(c.SlotPower(int32(i + 1)))
+	}
+	r.Items = []Item{
+		{Tag: TagDescription, Value: smi.String(c.Description)},
+		{Tag: TagPS1, Value: smi.Integer(yn(c.PS1))},
+		{Tag: TagPS2, Value: smi.Integer(yn(c.PS2))},
+		{Tag: TagSlotPower, Value: smi.OctetString(power)},
+	}
+	return r
+}

@@ -1,0 +1,136 @@
+package device
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+)
+
+func TestNewHasEveryColumn(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	for _, tc := range []struct {
+		typ  string
+		cols int // the table's columns but the two indexes and CacheClean
+	}{{"cettf100", 18 - 3}, {"cfetf100", 21 - 3}} {
+		d, err := New(reg, stackfile.Device{Cabinet: 1, Slot: 4, Type: tc.typ, Serial: 42, ConnA: "rj-45", ConnB: "lc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Cols) != tc.cols {
+			t.Errorf("%s: %d columns, want %d", tc.typ, len(d.Cols), tc.cols)
+		}
+		serial, _ := reg.Lookup(tc.typ + "SerialNumber")
+		connB, _ := reg.Lookup(tc.typ + "ConnB")
+		if v := d.Cols[serial.OID[len(serial.OID)-1]]; v.Int != 42 {
+			t.Errorf("%s serial %v", tc.typ, v)
+		}
+		if v := d.Cols[connB.OID[len(connB.OID)-1]]; v.Int != 19 { // lc(19)
+			t.Errorf("%s ConnB %v, want lc(19)", tc.typ, v)
+		}
+		// Every value passes the column's own rules.
+		for _, o := range Columns(reg, d.Type) {
+			if st, why := mib.CheckValue(o, d.Cols[o.OID[len(o.OID)-1]]); st != smi.NoError {
+				t.Errorf("%s default: %s %s", o.Name, st, why)
+			}
+		}
+	}
+}
+
+func TestSetRules(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	d, _ := New(reg, stackfile.Device{Cabinet: 1, Slot: 5, Type: "cfetf100", ConnA: "rj-45", ConnB: "scmm"})
+	if err := d.Set(reg, 13, smi.Integer(2)); err != nil { // cfetf100Enabled no(2)
+		t.Fatal(err)
+	}
+	if d.Cols[13].Int != 2 {
+		t.Fatal("Enabled not set")
+	}
+	for name, tc := range map[string]struct {
+		col uint32
+		v   smi.Value
+	}{
+		"read-only":   {9, smi.Integer(2)},   // TPLink
+		"bad enum":    {13, smi.Integer(7)},  // Enabled
+		"wrong type":  {13, smi.String("x")}, // Enabled
+		"no column":   {99, smi.Integer(1)},
+		"index":       {1, smi.Integer(1)},
+		"cache clean": {21, smi.Integer(1)},
+	} {
+		before := d.Cols[tc.col]
+		if err := d.Set(reg, tc.col, tc.v); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if !reflect.DeepEqual(d.Cols[tc.col], before) {
+			t.Errorf("%s: changed the column", name)
+		}
+	}
+}
+
+func TestReportRoundTrip(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	d, _ := New(reg, stackfile.Device{Cabinet: 2, Slot: 3, Type: "cettf100", ConnA: "rj-45", ConnB: "stmm"})
+	d.SetLink(reg, false)
+	c := &Cabinet{Bia: 2, Description: "Rack A", PS1: true, Slots: 18, SlotPowerOff: []int32{7}}
+	for _, r := range []Report{d.Report(), c.Report(), {Kind: KindSlot, Bia: 1, Slot: 9}} {
+		b, err := MarshalReport(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := UnmarshalReport(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, r) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", back, r)
+		}
+	}
+	s := Solicit{Bia: 2, Slot: 17}
+	if back, err := UnmarshalSolicit(MarshalSolicit(s)); err != nil || back != s {
+		t.Fatalf("solicit: %+v %v", back, err)
+	}
+}
+
+func TestMalformedReports(t *testing.T) {
+	good, _ := MarshalReport(Report{Kind: KindSlot, Bia: 1, Slot: 2, Type: Cettf100, Items: []Item{{Tag: 9, Value: smi.Integer(1)}}})
+	for name, b := range map[string][]byte{
+		"short":       good[:5],
+		"version":     append([]byte{9}, good[1:]...),
+		"kind":        append(append([]byte{}, good[:1]...), append([]byte{7}, good[2:]...)...),
+		"truncated":   good[:len(good)-1],
+		"trailing":    append(append([]byte{}, good...), 0),
+		"int size":    append(append([]byte{}, good[:reportHead]...), 9, 1, 3, 0, 0, 1),
+		"value type":  append(append([]byte{}, good[:reportHead]...), 9, 5, 4, 0, 0, 0, 1),
+		"count > ...": append(append([]byte{}, good[:7]...), 2, 9, 1, 4, 0, 0, 0, 1),
+	} {
+		if _, err := UnmarshalReport(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	reg := mib.DefaultRegistry()
+	d, _ := New(reg, stackfile.Device{Cabinet: 1, Slot: 4, Type: "cfetf100", ConnA: "rj-45", ConnB: "scmm"})
+	b, _ := MarshalReport(d.Report())
+	f.Add(b)
+	c := &Cabinet{Bia: 1, Slots: 18}
+	b, _ = MarshalReport(c.Report())
+	f.Add(b)
+	f.Add(MarshalSolicit(Solicit{Bia: 1, Slot: 2}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := UnmarshalReport(b); err == nil {
+			again, err := MarshalReport(r)
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("%x decodes to %+v, which encodes to %x (%v)", b, r, again, err)
+			}
+		}
+		if s, err := UnmarshalSolicit(b); err == nil && !bytes.Equal(MarshalSolicit(s), b) {
+			t.Fatalf("solicit %x does not encode back", b)
+		}
+	})
+}
