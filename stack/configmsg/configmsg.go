@@ -85,8 +85,15 @@ func target(kind Kind, b []byte) (Target, error) {
 type Object uint16
 
 // Objects.
+//
+// A device target (cabinet, slot) takes its table's read-write columns by
+// column number (1..255), and the objects below; cpsGroupCtrl, which is
+// stack-wide, goes to the target cabinet 0, slot 0.
 const (
-	ObjWantPrimary Object = 1 // a module's cpsmm100WantPrimary (integer)
+	ObjWantPrimary        Object = 1     // a module's cpsmm100WantPrimary (integer)
+	ObjSlotPower          Object = 0x100 // cpsSlotPwrState of the target slot (integer)
+	ObjCabinetDescription Object = 0x101 // cpsCabinetDescription of the target cabinet, slot 0 (octets)
+	ObjGroupCtrl          Object = 0x102 // cpsGroupCtrl (octets)
 )
 
 // ValueType is a Set value's type.

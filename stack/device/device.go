@@ -251,6 +251,7 @@ const (
 	TagPS1         = 2 // integer: cpsMc1800PSPower1 on(1)/off(2)
 	TagPS2         = 3 // integer: cpsMc1800PSPower2 yes(1)/no(2)
 	TagSlotPower   = 4 // octets: one per slot, on(1)/off(2)
+	TagGroupCtrl   = 5 // octets: the stack-wide cpsGroupCtrl
 )
 
 // SlotPower returns the power of slot s: on(1) or off(2).

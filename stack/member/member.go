@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
@@ -33,7 +34,9 @@ type Config struct {
 	Module      *module.Module
 	// Directory tells where every module of the stack sits, by ID.
 	Directory map[negotiation.ID]Location
-	Log       logrus.FieldLogger
+	// Devices: the stack devices this member polls (as Primary) and caches.
+	Devices Devices
+	Log     logrus.FieldLogger
 }
 
 // Member is a running stack member.
@@ -47,6 +50,8 @@ type Member struct {
 	tr    *transport.Transport
 	inbox chan delivery
 	kick  chan struct{}
+
+	dev devState
 
 	pmu     sync.Mutex // guards pending and reqID
 	pending map[uint32]chan configmsg.Ack
@@ -87,7 +92,8 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1),
-		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano())}
+		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano()),
+		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, traffic: time.Now()}}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
@@ -158,29 +164,37 @@ func (m *Member) Run(ctx context.Context) error {
 			m.flush()
 			return ctx.Err()
 		case d := <-m.inbox:
-			if d.frame.Type == backplane.TypeConfigSet {
-				m.configSet(d.frame)
-				break // and flush: the node may advertise a new Want
-			}
-			if d.frame.Type != backplane.TypeAdvert {
+			switch d.frame.Type {
+			case backplane.TypeConfigSet:
+				m.configSet(d.frame) // and flush: the node may advertise a new Want
+			case backplane.TypeDeviceReport:
+				m.report(time.Now(), d.path, d.frame, m.Role() == negotiation.Primary)
+				continue
+			case backplane.TypeSolicit:
+				m.heardSolicit(time.Now())
+				continue
+			case backplane.TypeAdvert:
+				a, err := negotiation.UnmarshalAdvert(IDOf(d.frame.From), d.frame.Payload)
+				if err != nil {
+					m.log.WithError(err).Warn("advert dropped")
+					continue
+				}
+				path := negotiation.Backplane
+				if d.path == transport.Ethernet {
+					path = negotiation.Ethernet
+				}
+				m.mu.Lock()
+				m.node.Step(time.Now(), path, a)
+				m.mu.Unlock()
+			default:
 				continue
 			}
-			a, err := negotiation.UnmarshalAdvert(IDOf(d.frame.From), d.frame.Payload)
-			if err != nil {
-				m.log.WithError(err).Warn("advert dropped")
-				continue
-			}
-			path := negotiation.Backplane
-			if d.path == transport.Ethernet {
-				path = negotiation.Ethernet
-			}
-			m.mu.Lock()
-			m.node.Step(time.Now(), path, a)
-			m.mu.Unlock()
 		case <-t.C:
 			m.mu.Lock()
 			m.node.Tick(time.Now())
+			primary := m.node.Role() == negotiation.Primary
 			m.mu.Unlock()
+			m.pollTick(time.Now(), primary)
 		case <-m.kick:
 		}
 		m.flush()
@@ -293,23 +307,32 @@ func (m *Member) peerAt(bia, slot int32) (negotiation.ID, bool) {
 	return 0, false
 }
 
-// CheckRemoteWant implements module.Stack.
-func (m *Member) CheckRemoteWant(bia, slot int32) error {
-	id, ok := m.peerAt(bia, slot)
-	if !ok {
-		return fmt.Errorf("no other module of the stack sits at %d/%d", bia, slot)
+// CheckRemote implements module.Stack.
+func (m *Member) CheckRemote(rc module.RemoteChange) error {
+	var id negotiation.ID
+	if rc.Module {
+		var ok bool
+		if id, ok = m.peerAt(rc.Bia, rc.Slot); !ok {
+			return fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.node.Role() != negotiation.Primary {
-		return errors.New("only the Primary distributes another module's WantPrimary: set it there, or on that module")
+		if rc.Module {
+			return errors.New("only the Primary distributes another module's WantPrimary: set it there, or on that module")
+		}
+		return errors.New("only the Primary accepts configuration changes: it alone distributes them to the stack devices")
+	}
+	if !rc.Module {
+		return nil
 	}
 	for _, p := range m.node.Peers() {
 		if p.ID == id && p.Alive {
 			return nil
 		}
 	}
-	return fmt.Errorf("module %s at %d/%d is not heard", id, bia, slot)
+	return fmt.Errorf("module %s at %d/%d is not heard", id, rc.Bia, rc.Slot)
 }
 
 // AckTimeout is how long a distributed Set waits for its target's Ack: at
@@ -322,24 +345,36 @@ func (m *Member) AckTimeout() time.Duration {
 	return 500 * time.Millisecond
 }
 
-// RemoteWant implements module.Stack.
-func (m *Member) RemoteWant(bia, slot, old, want int32) error {
-	id, ok := m.peerAt(bia, slot)
-	if !ok {
-		return fmt.Errorf("no other module of the stack sits at %d/%d", bia, slot)
+// Remote implements module.Stack.
+func (m *Member) Remote(rc module.RemoteChange) error {
+	var t configmsg.Target
+	if rc.Module {
+		id, ok := m.peerAt(rc.Bia, rc.Slot)
+		if !ok {
+			return fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot)
+		}
+		t = configmsg.Target{Kind: configmsg.KindModule, MAC: macOf(id)}
+	} else {
+		t = configmsg.Target{Kind: configmsg.KindDevice, Bia: uint16(rc.Bia), Slot: uint16(rc.Slot)}
 	}
-	t := configmsg.Target{Kind: configmsg.KindModule, MAC: macOf(id)}
-	err := m.distribute(configmsg.Set{Target: t, Object: configmsg.ObjWantPrimary, Type: configmsg.Integer, Int: want})
-	if err != nil && old != want {
+	set := func(v smi.Value) configmsg.Set {
+		s := configmsg.Set{Target: t, Object: rc.Object, Type: configmsg.Integer, Int: v.Int}
+		if v.Type == smi.TypeOctetString {
+			s.Type, s.Bytes = configmsg.Octets, v.Bytes
+		}
+		return s
+	}
+	err := m.distribute(set(rc.New))
+	if err != nil && !rc.Old.Equal(rc.New) {
 		// Perhaps only the Ack was lost: ask for the old value back.
-		_ = m.distribute(configmsg.Set{Target: t, Object: configmsg.ObjWantPrimary, Type: configmsg.Integer, Int: old})
+		_ = m.distribute(set(rc.Old))
 	}
-	log := m.log.WithFields(logrus.Fields{"bia": bia, "slot": slot, "peer": id.String(), "want": want})
+	log := m.log.WithFields(logrus.Fields{"object": rc.Name, "bia": rc.Bia, "slot": rc.Slot, "value": rc.New.String()})
 	if err != nil {
-		log.WithError(err).Warn("WantPrimary not distributed")
+		log.WithError(err).Warn("set not distributed")
 		return err
 	}
-	log.Info("WantPrimary distributed and acknowledged")
+	log.Info("set distributed and acknowledged")
 	return nil
 }
 

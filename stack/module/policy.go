@@ -20,20 +20,24 @@ func (p policy) own() []uint32 { return []uint32{uint32(p.m.base.Bia), uint32(p.
 func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 	own := p.own()
 	for _, c := range pr.Changes() {
-		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
-			// Another module's row shows what was last heard from it. Its
-			// WantPrimary can be set through the Primary, which distributes
-			// it; the rest of its configuration only on that module.
-			st := p.m.stackOf()
-			if c.Object.Name != "cpsmm100WantPrimary" || st == nil {
-				p.reject(c, "this row belongs to another module: set it on that module")
-				return smi.InconsistentValue, c.VarBind
-			}
-			if err := st.CheckRemoteWant(peerOf(c.Index)); err != nil {
+		st := p.m.stackOf()
+		if rc, ok := p.m.remoteChange(c); ok && st != nil {
+			// Another module's WantPrimary, a device's or a cabinet's
+			// configuration: only the Primary distributes it.
+			if err := st.CheckRemote(rc); err != nil {
 				p.reject(c, err.Error())
 				return smi.InconsistentValue, c.VarBind
 			}
-			continue
+			if !(c.Object.Name == "cpsSlotPwrState" && c.New.Int == off && c.Index.Equal(own)) {
+				continue
+			}
+		}
+		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
+			// Another module's row shows what was last heard from it; its
+			// configuration is set on that module (WantPrimary also
+			// through the Primary).
+			p.reject(c, "this row belongs to another module: set it on that module")
+			return smi.InconsistentValue, c.VarBind
 		}
 		switch c.Object.Name {
 		case "cpsmm100IPAddress":
@@ -104,9 +108,10 @@ func (p policy) Commit(pr *mib.Proposal) error {
 	link, _ := pr.Value("cpsmm100EthernetLink", own...)
 	valid := ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
 	if st := p.m.stackOf(); st != nil {
-		// Other modules' WantPrimary first: the Set is answered only once
-		// each target has acknowledged, and fails whole if one does not.
-		if err := p.distributeWant(st, pr, false); err != nil {
+		// What the Primary distributes first (other modules' WantPrimary,
+		// device configuration): the Set is answered only once each target
+		// has acknowledged, and fails whole if one does not.
+		if err := p.distribute(st, pr, false); err != nil {
 			return err
 		}
 		// In a stack the negotiation decides the role (ApplyRole).
@@ -116,7 +121,7 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		}
 		if c, ok := pr.Changed("cpsIsPrimary", 0); ok {
 			if err := st.Force(c.New.Int == yes); err != nil {
-				_ = p.distributeWant(st, pr, true)
+				_ = p.distribute(st, pr, true)
 				return err
 			}
 		}
@@ -156,7 +161,7 @@ func (p policy) Commit(pr *mib.Proposal) error {
 func (p policy) Undo(pr *mib.Proposal) error {
 	own := p.own()
 	if st := p.m.stackOf(); st != nil {
-		if err := p.distributeWant(st, pr, true); err != nil {
+		if err := p.distribute(st, pr, true); err != nil {
 			return err
 		}
 	}
@@ -216,41 +221,32 @@ func (p policy) settings(pr *mib.Proposal) Settings {
 	return st
 }
 
-// peerOf returns the cabinet and slot of a cpsmm100Table row index.
-func peerOf(idx smi.OID) (bia, slot int32) {
-	if len(idx) != 2 {
-		return 0, 0
-	}
-	return int32(idx[0]), int32(idx[1])
-}
-
-// distributeWant sends the Set's new WantPrimary values of other modules
-// to them (undo: their old values back). On a failure the targets already
-// changed are asked to take their old values back.
-func (p policy) distributeWant(st Stack, pr *mib.Proposal, undo bool) error {
-	var done []mib.Change
+// distribute sends the Set's changes that only the Primary distributes
+// to their targets (undo: their old values back). On a failure the
+// targets already changed are asked to take their old values back.
+func (p policy) distribute(st Stack, pr *mib.Proposal, undo bool) error {
+	var done []RemoteChange
 	for _, c := range pr.Changes() {
-		if c.Object.Name != "cpsmm100WantPrimary" || c.Index.Equal(p.own()) {
+		rc, ok := p.m.remoteChange(c)
+		if !ok {
 			continue
 		}
-		bia, slot := peerOf(c.Index)
-		from, to := c.Old.Int, c.New.Int
 		if undo {
-			from, to = to, from
+			rc.Old, rc.New = rc.New, rc.Old
 		}
-		err := st.RemoteWant(bia, slot, from, to)
+		err := st.Remote(rc)
 		if err != nil && undo {
-			p.m.log.WithError(err).WithFields(logrus.Fields{"bia": bia, "slot": slot}).Warn("set undone, but the module did not take its WantPrimary back")
+			p.m.log.WithError(err).WithFields(logrus.Fields{"object": rc.Name, "bia": rc.Bia, "slot": rc.Slot}).Warn("set undone, but its target did not take the old value back")
 			continue
 		}
 		if err != nil {
 			for _, d := range done {
-				b, s := peerOf(d.Index)
-				_ = st.RemoteWant(b, s, d.New.Int, d.Old.Int)
+				d.Old, d.New = d.New, d.Old
+				_ = st.Remote(d)
 			}
-			return fmt.Errorf("WantPrimary of %d/%d: %w", bia, slot, err)
+			return fmt.Errorf("%s of %d/%d: %w", rc.Name, rc.Bia, rc.Slot, err)
 		}
-		done = append(done, c)
+		done = append(done, rc)
 	}
 	return nil
 }

@@ -2,8 +2,11 @@ package module
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/configmsg"
 )
 
 // Stack is what a module that has joined a multi-module stack defers to:
@@ -20,14 +23,14 @@ type Stack interface {
 	CheckForce(primary bool) error
 	// Force carries the switchover out.
 	Force(primary bool) error
-	// CheckRemoteWant tells, changing nothing, whether the WantPrimary of
-	// the module at bia/slot may be set through this one (only the
-	// Primary distributes it, and only to a module it hears).
-	CheckRemoteWant(bia, slot int32) error
-	// RemoteWant sends the new WantPrimary to the module at bia/slot and
-	// returns once it has acknowledged it, or an error (then the module
-	// was asked to take old back).
-	RemoteWant(bia, slot, old, new int32) error
+	// CheckRemote tells, changing nothing, whether a change that only the
+	// Primary distributes (another module's WantPrimary, a device's
+	// configuration) may be made through this module now.
+	CheckRemote(rc RemoteChange) error
+	// Remote distributes the change and returns once its target has
+	// acknowledged it, or an error (then the target was asked to take the
+	// old value back).
+	Remote(rc RemoteChange) error
 }
 
 // JoinStack hands the module's role to a stack negotiation: from now on
@@ -125,4 +128,48 @@ func onOff(b bool) int32 {
 		return on
 	}
 	return off
+}
+
+// RemoteChange is one varbind of a Set that the Primary distributes over
+// the backplane to its target: another module (by cabinet and slot), or a
+// device (cabinet and slot; slot 0 the cabinet; 0/0 the whole stack).
+type RemoteChange struct {
+	Module    bool // the target is a management module, else a device
+	Bia, Slot int32
+	Object    configmsg.Object
+	Old, New  smi.Value
+	Name      string // the MIB object, for messages
+}
+
+// remoteChange tells whether c is distributed by the Primary in a stack,
+// and to whom.
+func (m *Module) remoteChange(c mib.Change) (RemoteChange, bool) {
+	rc := RemoteChange{Old: c.Old, New: c.New, Name: c.Object.Name}
+	idx := c.Index
+	name := c.Object.Name
+	switch {
+	case name == "cpsmm100WantPrimary" && len(idx) == 2 && !(int32(idx[0]) == m.base.Bia && int32(idx[1]) == m.base.Slot):
+		rc.Module, rc.Bia, rc.Slot, rc.Object = true, int32(idx[0]), int32(idx[1]), configmsg.ObjWantPrimary
+	case name == "cpsSlotPwrState" && len(idx) == 2:
+		rc.Bia, rc.Slot, rc.Object = int32(idx[0]), int32(idx[1]), configmsg.ObjSlotPower
+	case name == "cpsCabinetDescription" && len(idx) == 1:
+		rc.Bia, rc.Object = int32(idx[0]), configmsg.ObjCabinetDescription
+	case name == "cpsGroupCtrl":
+		rc.Object = configmsg.ObjGroupCtrl
+	case (strings.HasPrefix(name, "cettf100") || strings.HasPrefix(name, "cfetf100")) && len(idx) == 2:
+		rc.Bia, rc.Slot, rc.Object = int32(idx[0]), int32(idx[1]), configmsg.Object(c.Object.OID[len(c.Object.OID)-1])
+	default:
+		return rc, false
+	}
+	return rc, true
+}
+
+// SetCacheClean shows whether the module's device cache is current
+// (cpsmm100CacheClean clean(1)) or stale (dirty(2)).
+func (m *Module) SetCacheClean(clean bool) {
+	v := int32(1)
+	if !clean {
+		v = 2
+	}
+	_ = m.store.Put("cpsmm100CacheClean", smi.Integer(v), uint32(m.base.Bia), uint32(m.base.Slot))
 }

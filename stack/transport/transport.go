@@ -154,6 +154,20 @@ func (t *Transport) Send(typ backplane.Type, flags uint8, payload []byte) error 
 	return nil
 }
 
+// SendTo seals one frame and sends it over Ethernet to one address (a
+// device seen over Ethernet), while the link is up.
+func (t *Transport) SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error {
+	if !t.linkUp.Load() {
+		return errors.New("transport: Ethernet link down")
+	}
+	f, err := backplane.Seal(t.cfg.Key, backplane.Frame{Type: typ, From: t.cfg.ID, Seq: t.seq.Add(1), Payload: payload})
+	if err != nil {
+		return err
+	}
+	_, err = t.udp.WriteToUDPAddrPort(f, to)
+	return err
+}
+
 // Run receives on both paths until ctx is done, re-attaching to the
 // backplane whenever the attachment is lost.
 func (t *Transport) Run(ctx context.Context) error {

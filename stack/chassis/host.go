@@ -1,0 +1,478 @@
+// Package chassis is the stack hardware the chassis process emulates
+// besides the backplane bus: the converters in their slots and the
+// cabinets. The Host attaches to the backplane like a module, answers the
+// Primary's solicitations with reports every module hears, applies the
+// configuration the Primary distributes (and acknowledges it only once it
+// is on disk), answers aggregation converters' solicitations on their own
+// Ethernet addresses, and takes fault injections.
+package chassis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/configmsg"
+	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/module"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/stack/transport"
+)
+
+// ID is the chassis's sender ID on the backplane (locally administered).
+var ID = backplane.ID{0x02, 0xc9, 0x5c, 0, 0, 0}
+
+// State is everything the chassis persists: the devices' memories, the
+// cabinets, and the stack-wide cpsGroupCtrl.
+type State struct {
+	Devices   []*device.Device  `json:"devices"`
+	Cabinets  []*device.Cabinet `json:"cabinets"`
+	GroupCtrl string            `json:"group_ctrl"`
+}
+
+// Host is the chassis's devices, running.
+type Host struct {
+	reg  *mib.Registry
+	key  []byte
+	file string // state file
+	log  logrus.FieldLogger
+
+	mu  sync.Mutex // guards st and the indexes
+	st  State
+	dev map[[2]int32]*device.Device
+	cab map[int32]*device.Cabinet
+
+	tr   *transport.Transport
+	macs []*net.UDPConn
+	seq  atomic.Uint64 // sequence numbers of the aggregation converters' frames
+}
+
+// Config configures a Host.
+type Config struct {
+	Stack *stackfile.Stack
+	// ChassisNetwork/ChassisAddr is the backplane socket to attach to.
+	ChassisNetwork, ChassisAddr string
+	// StateFile keeps the device state across restarts of the chassis.
+	StateFile string
+	Log       logrus.FieldLogger
+}
+
+// New builds the host: the state file's content if there is one, else the
+// devices and cabinets the stack file declares.
+func New(cfg Config) (*Host, error) {
+	if cfg.Log == nil {
+		cfg.Log = logrus.New()
+	}
+	h := &Host{reg: mib.DefaultRegistry(), key: []byte(cfg.Stack.Key), file: cfg.StateFile, log: cfg.Log}
+	loaded, err := h.load()
+	if err != nil {
+		return nil, err
+	}
+	if !loaded {
+		for _, c := range cfg.Stack.Cabinets {
+			h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: c.Bia, Model: c.Model, Description: c.Description,
+				PS1: true, PS2: true, Slots: module.CabinetModels()[c.Model].Slots})
+		}
+		for _, d := range cfg.Stack.Devices {
+			dev, err := device.New(h.reg, d)
+			if err != nil {
+				return nil, err
+			}
+			h.st.Devices = append(h.st.Devices, dev)
+		}
+	}
+	h.index()
+	tr, err := transport.New(transport.Config{ID: ID, Key: h.key, ChassisNetwork: cfg.ChassisNetwork, ChassisAddr: cfg.ChassisAddr,
+		Ethernet: netip.MustParseAddrPort("127.0.0.1:0"), Deliver: h.deliver, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	h.tr = tr
+	h.seq.Store(uint64(time.Now().UnixNano()))
+	for _, d := range h.st.Devices {
+		if d.Type != device.Aggregation {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(d.Ethernet)
+		if err != nil {
+			return nil, fmt.Errorf("aggregation converter %d/%d: %w", d.Bia, d.Slot, err)
+		}
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			return nil, fmt.Errorf("aggregation converter %d/%d: %w", d.Bia, d.Slot, err)
+		}
+		h.macs = append(h.macs, c)
+	}
+	return h, nil
+}
+
+func (h *Host) index() {
+	h.dev, h.cab = map[[2]int32]*device.Device{}, map[int32]*device.Cabinet{}
+	for _, d := range h.st.Devices {
+		h.dev[[2]int32{d.Bia, d.Slot}] = d
+	}
+	for _, c := range h.st.Cabinets {
+		h.cab[c.Bia] = c
+	}
+}
+
+// load reads the state file, if any.
+func (h *Host) load() (bool, error) {
+	if h.file == "" {
+		return false, nil
+	}
+	b, err := os.ReadFile(h.file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("chassis state: %w", err)
+	}
+	if err := json.Unmarshal(b, &h.st); err != nil {
+		return false, fmt.Errorf("chassis state %s: %w", h.file, err)
+	}
+	h.log.WithField("file", h.file).Info("device state restored")
+	return true, nil
+}
+
+// save writes the state atomically (temp file, fsync, rename, fsync of
+// the directory). Called with h.mu held.
+func (h *Host) save() error {
+	if h.file == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(h.st, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(h.file), ".state-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), h.file); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(h.file)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Run serves until ctx is done.
+func (h *Host) Run(ctx context.Context) error {
+	for _, c := range h.macs {
+		go h.serveAggregation(ctx, c)
+	}
+	go func() {
+		<-ctx.Done()
+		for _, c := range h.macs {
+			c.Close()
+		}
+	}()
+	return h.tr.Run(ctx)
+}
+
+// deliver takes every frame the modules send on the backplane.
+func (h *Host) deliver(_ transport.Path, f backplane.Frame) {
+	switch f.Type {
+	case backplane.TypeSolicit:
+		s, err := device.UnmarshalSolicit(f.Payload)
+		if err != nil {
+			h.log.WithError(err).Warn("solicit dropped")
+			return
+		}
+		if r, ok := h.report(int32(s.Bia), int32(s.Slot), false); ok {
+			h.send(r)
+		}
+	case backplane.TypeConfigSet:
+		s, err := configmsg.UnmarshalSet(f.Payload)
+		if err != nil {
+			h.log.WithError(err).Warn("config set dropped")
+			return
+		}
+		if s.Target.Kind != configmsg.KindDevice {
+			return // for a module
+		}
+		status, reports := h.apply(s)
+		log := h.log.WithFields(logrus.Fields{"bia": s.Target.Bia, "slot": s.Target.Slot, "object": s.Object, "from": f.From.String()})
+		if status != configmsg.OK {
+			log.Warn("configuration refused: " + status.String())
+		} else {
+			log.Info("configuration applied")
+		}
+		_ = h.tr.Send(backplane.TypeConfigAck, 0, configmsg.MarshalAck(configmsg.Ack{ID: s.ID, Target: s.Target, Status: status}))
+		// Whoever listens sees the new state at once.
+		for _, r := range reports {
+			h.send(r)
+		}
+	}
+}
+
+func (h *Host) send(r device.Report) {
+	b, err := device.MarshalReport(r)
+	if err != nil {
+		h.log.WithError(err).Error("report not encoded")
+		return
+	}
+	_ = h.tr.Send(backplane.TypeDeviceReport, 0, b)
+}
+
+// report answers a solicitation of bia/slot (slot 0: the cabinet). An
+// aggregation converter answers only over Ethernet; a slot of a removed
+// cabinet does not answer.
+func (h *Host) report(bia, slot int32, ethernet bool) (device.Report, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.cab[bia]
+	if !ok {
+		return device.Report{}, false
+	}
+	if slot == 0 {
+		r := c.Report()
+		if !c.Removed {
+			r.Items = append(r.Items, device.Item{Tag: device.TagGroupCtrl, Value: smi.String(h.st.GroupCtrl)})
+		}
+		return r, true
+	}
+	if c.Removed || slot > c.Slots {
+		return device.Report{}, false
+	}
+	d, ok := h.dev[[2]int32{bia, slot}]
+	switch {
+	case ok && (d.Type == device.Aggregation) != ethernet:
+		if ethernet {
+			return device.Report{}, false
+		}
+		return device.Report{Kind: device.KindSlot, Bia: uint16(bia), Slot: uint16(slot)}, true // not on the backplane
+	case ok:
+		return d.Report(), true
+	case ethernet:
+		return device.Report{}, false
+	}
+	return device.Report{Kind: device.KindSlot, Bia: uint16(bia), Slot: uint16(slot)}, true // empty
+}
+
+// apply carries out a distributed Set, persists it, and returns the
+// status for the Ack and the reports that show the change.
+func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	bia, slot := int32(s.Target.Bia), int32(s.Target.Slot)
+	val := smi.Integer(s.Int)
+	if s.Type == configmsg.Octets {
+		val = smi.OctetString(s.Bytes)
+	}
+	var undo func()
+	var cabinets []int32
+	switch s.Object {
+	case configmsg.ObjGroupCtrl:
+		if s.Type != configmsg.Octets || len(s.Bytes) > 256 {
+			return configmsg.BadValue, nil
+		}
+		old := h.st.GroupCtrl
+		h.st.GroupCtrl = string(s.Bytes)
+		undo = func() { h.st.GroupCtrl = old }
+		for b := range h.cab {
+			cabinets = append(cabinets, b)
+		}
+	case configmsg.ObjCabinetDescription, configmsg.ObjSlotPower:
+		c, ok := h.cab[bia]
+		if !ok || c.Removed {
+			return configmsg.UnknownObject, nil
+		}
+		old := *c
+		old.SlotPowerOff = append([]int32(nil), c.SlotPowerOff...)
+		undo = func() { *c = old }
+		if s.Object == configmsg.ObjCabinetDescription {
+			if s.Type != configmsg.Octets || len(s.Bytes) > 255 {
+				return configmsg.BadValue, nil
+			}
+			c.Description = string(s.Bytes)
+		} else if s.Type != configmsg.Integer || (s.Int != 1 && s.Int != 2) || c.SetSlotPower(slot, s.Int == 1) != nil {
+			return configmsg.BadValue, nil
+		}
+		cabinets = []int32{bia}
+	default:
+		d, ok := h.dev[[2]int32{bia, slot}]
+		if !ok || d.Removed || s.Object < 1 || s.Object > 255 {
+			return configmsg.UnknownObject, nil
+		}
+		old := d.Cols[uint32(s.Object)]
+		if err := d.Set(h.reg, uint32(s.Object), val); err != nil {
+			h.log.WithError(err).Warn("device refuses the value")
+			return configmsg.BadValue, nil
+		}
+		undo = func() { d.Cols[uint32(s.Object)] = old }
+		if err := h.save(); err != nil {
+			undo()
+			h.log.WithError(err).Error("device state not saved: configuration refused")
+			return configmsg.BadValue, nil
+		}
+		return configmsg.OK, []device.Report{d.Report()}
+	}
+	if err := h.save(); err != nil {
+		undo()
+		h.log.WithError(err).Error("device state not saved: configuration refused")
+		return configmsg.BadValue, nil
+	}
+	sort.Slice(cabinets, func(i, j int) bool { return cabinets[i] < cabinets[j] })
+	var out []device.Report
+	for _, b := range cabinets {
+		r := h.cab[b].Report()
+		r.Items = append(r.Items, device.Item{Tag: device.TagGroupCtrl, Value: smi.String(h.st.GroupCtrl)})
+		out = append(out, r)
+	}
+	return configmsg.OK, out
+}
+
+// serveAggregation answers solicitations on an aggregation converter's
+// Ethernet address, to whoever sent them.
+func (h *Host) serveAggregation(ctx context.Context, c *net.UDPConn) {
+	rx := backplane.NewReceiver(h.key)
+	buf := make([]byte, backplane.MaxFrame+1)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		f, err := rx.Accept(buf[:n])
+		if err != nil || f.Type != backplane.TypeSolicit {
+			continue
+		}
+		s, err := device.UnmarshalSolicit(f.Payload)
+		if err != nil {
+			continue
+		}
+		r, ok := h.report(int32(s.Bia), int32(s.Slot), true)
+		if !ok {
+			continue
+		}
+		b, err := device.MarshalReport(r)
+		if err != nil {
+			continue
+		}
+		out, err := backplane.Seal(h.key, backplane.Frame{Type: backplane.TypeDeviceReport, From: ID, Seq: h.seq.Add(1), Payload: b})
+		if err == nil {
+			_, _ = c.WriteToUDPAddrPort(out, from)
+		}
+	}
+}
+
+// DeviceFault injects a fault into the device at bia/slot: link-down,
+// fault, remove, or insert (of a removed device).
+func (h *Host) DeviceFault(bia, slot int32, fault string) error {
+	return h.change(func() error {
+		d, ok := h.dev[[2]int32{bia, slot}]
+		if !ok {
+			return fmt.Errorf("no device at %d/%d", bia, slot)
+		}
+		switch fault {
+		case "link-down":
+			d.SetLink(h.reg, false)
+		case "fault":
+			d.SetFault(h.reg, true)
+		case "remove":
+			d.Removed = true
+		case "insert":
+			d.Removed = false
+		default:
+			return fmt.Errorf("unknown device fault %q: link-down, fault, remove or insert", fault)
+		}
+		return nil
+	})
+}
+
+// RestoreDevice clears every fault of the device at bia/slot.
+func (h *Host) RestoreDevice(bia, slot int32) error {
+	return h.change(func() error {
+		d, ok := h.dev[[2]int32{bia, slot}]
+		if !ok {
+			return fmt.Errorf("no device at %d/%d", bia, slot)
+		}
+		d.Removed = false
+		d.SetLink(h.reg, true)
+		d.SetFault(h.reg, false)
+		return nil
+	})
+}
+
+// CabinetFault injects a fault into cabinet bia: ps1-off, ps2-off or
+// remove (the whole cabinet leaves the stack).
+func (h *Host) CabinetFault(bia int32, fault string) error {
+	return h.change(func() error {
+		c, ok := h.cab[bia]
+		if !ok {
+			return fmt.Errorf("no cabinet %d", bia)
+		}
+		switch fault {
+		case "ps1-off":
+			c.PS1 = false
+		case "ps2-off":
+			c.PS2 = false
+		case "remove":
+			c.Removed = true
+		default:
+			return fmt.Errorf("unknown cabinet fault %q: ps1-off, ps2-off or remove", fault)
+		}
+		return nil
+	})
+}
+
+// RestoreCabinet clears every fault of cabinet bia.
+func (h *Host) RestoreCabinet(bia int32) error {
+	return h.change(func() error {
+		c, ok := h.cab[bia]
+		if !ok {
+			return fmt.Errorf("no cabinet %d", bia)
+		}
+		c.PS1, c.PS2, c.Removed = true, true, false
+		return nil
+	})
+}
+
+// change applies fn under the lock and persists the result.
+func (h *Host) change(fn func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := fn(); err != nil {
+		return err
+	}
+	return h.save()
+}
+
+// State returns a copy of the device state (tests, status).
+func (h *Host) State() State {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, _ := json.Marshal(h.st)
+	var st State
+	_ = json.Unmarshal(b, &st)
+	return st
+}
