@@ -19,5 +19,6 @@ func EmulatorObjects() []Object {
 	d.scalar("cpsEmuVersion", objs+".3", displayString(), ReadOnly)
 	d.scalar("cpsEmuAgentxSessions", objs+".4", counter32(), ReadOnly)
 	d.scalar("cpsEmuConfigSaves", objs+".5", counter32(), ReadOnly)
+	d.scalar("cpsEmuSolicitations", objs+".6", counter32(), ReadOnly)
 	return d.objs
 }

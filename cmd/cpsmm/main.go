@@ -146,10 +146,12 @@ func run(args []string) error {
 	log.WithFields(fields).WithField("agentx", *agentxAddr).Info("module starting")
 	memberDone := make(chan error, 1)
 	if st != nil {
-		mem, err := newMember(st, sm, m, *chassis, log.WithFields(fields))
+		notes := newNotifier(ctx, sub, m, cfg.Bia, cfg.Slot, st.TrapPort, log.WithFields(fields))
+		mem, err := newMember(st, sm, m, *chassis, notes.Notify, log.WithFields(fields))
 		if err != nil {
 			return err
 		}
+		m.SetSolicitationCounter(mem.Solicitations)
 		if *control != "" {
 			if err := serveControl(ctx, *control, mem, m, log.WithFields(fields)); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/member"
@@ -33,7 +34,7 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 
 // newMember joins the module to its stack: the chassis socket in runDir,
 // the other modules' Ethernet sides as peers.
-func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, log logrus.FieldLogger) (*member.Member, error) {
+func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, notify func([]smi.VarBind), log logrus.FieldLogger) (*member.Member, error) {
 	var peers []netip.AddrPort
 	dir := map[negotiation.ID]member.Location{}
 	for _, o := range st.Modules {
@@ -50,6 +51,20 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 			return nil, fmt.Errorf("module %s's row: %w", o.Name, err)
 		}
 	}
+	devs := member.Devices{Poll: st.Poll, Managers: map[member.Location]bool{}, Aggregation: map[member.Location]netip.AddrPort{}, Notify: notify}
+	for i, c := range st.Cabinets {
+		model := module.CabinetModels()[c.Model]
+		devs.Cabinets = append(devs.Cabinets, member.Cabinet{Bia: c.Bia, ModelOID: model.OID, Model: c.Model, Detail: model.Detail,
+			Slots: model.Slots, Sequence: int32(i + 1)})
+	}
+	for _, o := range st.Modules {
+		devs.Managers[member.Location{Bia: o.Cabinet, Slot: o.Slot}] = true
+	}
+	for _, d := range st.Devices {
+		if d.Type == stackfile.AggregationType {
+			devs.Aggregation[member.Location{Bia: d.Cabinet, Slot: d.Slot}] = d.Ethernet
+		}
+	}
 	network, address := parseAgentX(chassis)
 	if !filepath.IsAbs(address) && network == "unix" {
 		address, _ = filepath.Abs(address)
@@ -58,6 +73,6 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime},
 		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
 			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
-		Module: mod, Directory: dir, Log: log,
+		Module: mod, Directory: dir, Devices: devs, Log: log,
 	})
 }

@@ -6,7 +6,9 @@
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
 //	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down|isolate
-//	cpsstack restore FILE MODULE
+//	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
+//	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
+//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
 //	cpsstack down FILE      stop everything
 //
 // FILE may be left out after an `up`: run/current names the last stack
@@ -36,6 +38,7 @@ import (
 
 	"github.com/cpsmm/cpsmm/agent/snmpd"
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/chassis"
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
@@ -47,7 +50,9 @@ func main() {
 	}
 }
 
-const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; cpsstack restore [FILE] MODULE"
+const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; " +
+	"cpsstack fail [FILE] device CABINET/SLOT link-down|fault|remove|insert; cpsstack fail [FILE] cabinet CABINET ps1-off|ps2-off|remove; " +
+	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET"
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -59,14 +64,19 @@ func run(args []string) error {
 	asJSON := fs.Bool("json", false, "status as JSON")
 	socket := fs.String("socket", "", "chassis socket `path` (chassis)")
 	control := fs.String("control", "", "chassis control socket `path` (chassis)")
+	stateFile := fs.String("state", "", "device state `file` (chassis)")
+	stackPath := fs.String("stack", "", "stack `file` whose devices the chassis carries (chassis)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if cmd == "chassis" {
-		return runChassis(*socket, *control)
+		return runChassis(*socket, *control, *stackPath, *stateFile)
 	}
 	rest := fs.Args()
 	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1}[cmd]
+	if (cmd == "fail" || cmd == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
+		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
+	}
 	var file string
 	switch {
 	case len(rest) == operands+1:
@@ -95,8 +105,14 @@ func run(args []string) error {
 	case "up":
 		return up(file, st, dir)
 	case "fail":
+		if hasTarget(rest, 0) {
+			return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(rest, " "))
+		}
 		return fail(st, dir, rest[0], rest[1])
 	case "restore":
+		if hasTarget(rest, 0) {
+			return ask(filepath.Join(dir, "chassis.ctl"), "restore-"+rest[0]+" "+rest[1])
+		}
 		return restore(file, st, dir, rest[0])
 	case "down":
 		return down(dir)
@@ -115,9 +131,14 @@ func run(args []string) error {
 	return errors.New(usage)
 }
 
+// hasTarget tells whether operand i names a device or cabinet fault.
+func hasTarget(rest []string, i int) bool {
+	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet")
+}
+
 // runChassis carries the backplane until SIGTERM; its control socket takes
 // "cut MAC" and "restore MAC".
-func runChassis(socket, control string) error {
+func runChassis(socket, control, stackPath, stateFile string) error {
 	if socket == "" {
 		return errors.New("chassis needs -socket")
 	}
@@ -130,6 +151,22 @@ func runChassis(socket, control string) error {
 	defer stop()
 	log := logrus.New()
 	ch := backplane.NewChassis(log)
+	var host *chassis.Host
+	if stackPath != "" {
+		st, err := stackfile.Load(stackPath)
+		if err != nil {
+			return err
+		}
+		if host, err = chassis.New(chassis.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, StateFile: stateFile,
+			Log: log.WithField("part", "devices")}); err != nil {
+			return err
+		}
+		go func() {
+			if err := host.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.WithError(err).Error("devices stopped")
+			}
+		}()
+	}
 	if control != "" {
 		_ = os.Remove(control)
 		cl, err := net.Listen("unix", control)
@@ -144,15 +181,11 @@ func runChassis(socket, control string) error {
 					return
 				}
 				line, _ := bufio.NewReader(c).ReadString('\n')
-				f := strings.Fields(line)
 				reply := "ok"
-				if len(f) != 2 || (f[0] != "cut" && f[0] != "restore") {
-					reply = "error: want cut|restore MAC"
-				} else if mac, err := net.ParseMAC(f[1]); err != nil || len(mac) != 6 {
-					reply = "error: bad MAC " + f[1]
-				} else {
-					ch.SetFault(backplane.ID(mac), backplane.Fault{Cut: f[0] == "cut"})
+				if err := chassisCommand(ch, host, strings.Fields(line)); err != nil {
+					reply = "error: " + err.Error()
 				}
+				log.WithField("command", strings.TrimSpace(line)).Info("chassis control: " + reply)
 				fmt.Fprintln(c, reply)
 				c.Close()
 			}
@@ -163,6 +196,61 @@ func runChassis(socket, control string) error {
 		return nil
 	}
 	return err
+}
+
+// chassisCommand carries out one line of the chassis control socket:
+// "cut MAC", "restore MAC" (a module's attachment), "device B/S FAULT",
+// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B".
+func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error {
+	if len(f) == 2 && (f[0] == "cut" || f[0] == "restore") {
+		mac, err := net.ParseMAC(f[1])
+		if err != nil || len(mac) != 6 {
+			return fmt.Errorf("bad MAC %s", f[1])
+		}
+		ch.SetFault(backplane.ID(mac), backplane.Fault{Cut: f[0] == "cut"})
+		return nil
+	}
+	if host == nil {
+		return errors.New("this chassis carries no devices")
+	}
+	switch {
+	case len(f) == 3 && f[0] == "device":
+		b, s, err := slotOf(f[1])
+		if err != nil {
+			return err
+		}
+		return host.DeviceFault(b, s, f[2])
+	case len(f) == 2 && f[0] == "restore-device":
+		b, s, err := slotOf(f[1])
+		if err != nil {
+			return err
+		}
+		return host.RestoreDevice(b, s)
+	case len(f) == 3 && f[0] == "cabinet":
+		b, err := strconv.Atoi(f[1])
+		if err != nil {
+			return fmt.Errorf("bad cabinet %q", f[1])
+		}
+		return host.CabinetFault(int32(b), f[2])
+	case len(f) == 2 && f[0] == "restore-cabinet":
+		b, err := strconv.Atoi(f[1])
+		if err != nil {
+			return fmt.Errorf("bad cabinet %q", f[1])
+		}
+		return host.RestoreCabinet(int32(b))
+	}
+	return fmt.Errorf("unknown command %q", strings.Join(f, " "))
+}
+
+// slotOf parses CABINET/SLOT.
+func slotOf(s string) (int32, int32, error) {
+	b, sl, ok := strings.Cut(s, "/")
+	bi, err1 := strconv.Atoi(b)
+	si, err2 := strconv.Atoi(sl)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q is not CABINET/SLOT", s)
+	}
+	return int32(bi), int32(si), nil
 }
 
 // sibling finds a binary next to this one, or on PATH.
@@ -228,7 +316,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		return err
 	}
 	if err := spawn(dir, "chassis", st.Name, filepath.Join(dir, "chassis.log"), nil, sibling("cpsstack"), "chassis", "-socket", sock,
-		"-control", filepath.Join(dir, "chassis.ctl")); err != nil {
+		"-control", filepath.Join(dir, "chassis.ctl"), "-state", filepath.Join(dir, "devices.json"), "-stack", file); err != nil {
 		return err
 	}
 	if err := waitSocket(sock, 10*time.Second); err != nil {
@@ -245,8 +333,13 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		}
 		ax := filepath.Join(md, "agentx.sock")
 		_ = os.Remove(ax)
+		var sinks []string
+		if st.TrapSink.IsValid() {
+			sinks = append(sinks, st.TrapSink.String())
+		}
 		conf := snmpd.Config(snmpd.Options{UDP: m.SNMP.String(), AgentXSocket: ax, ReadCommunity: "public",
-			WriteCommunity: "private", SysObjectID: "1.3.6.1.4.1.868.1.4.1.2.1", SysDescr: "cpsmm emulated CPSMM100 " + m.Name})
+			WriteCommunity: "private", SysObjectID: "1.3.6.1.4.1.868.1.4.1.2.1", SysDescr: "cpsmm emulated CPSMM100 " + m.Name,
+			TrapSinks: sinks})
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 			return err
 		}
@@ -528,7 +621,7 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 		if !n.LastChange.IsZero() {
 			fmt.Printf("; last change %s (%s): %s", n.LastChange.Format("15:04:05.000"), ago(n.LastChange), n.LastReason)
 		}
-		fmt.Println()
+		fmt.Printf("; %d solicitations sent, %d device reports heard\n", n.Solicitations, n.Reports)
 		for _, p := range n.Peers {
 			path := func(name string, ps member.PathState) string {
 				state := "down"

@@ -505,6 +505,9 @@ type Status struct {
 	LastChange  time.Time   `json:"last_change,omitzero"`  // the last role change…
 	LastReason  string      `json:"last_reason,omitempty"` // …and why
 	Peers       []PeerState `json:"peers"`
+	// Solicitations sent (only a Primary's grow) and device reports heard.
+	Solicitations uint64 `json:"solicitations"`
+	Reports       uint64 `json:"device_reports"`
 }
 
 // Status returns the member's negotiation state.
@@ -512,7 +515,8 @@ func (m *Member) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := m.node
-	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{}}
+	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{},
+		Solicitations: m.dev.solicits.Load(), Reports: m.dev.reports.Load()}
 	st.LastChange, st.LastReason = n.LastFailover()
 	for _, p := range n.Peers() {
 		mac := macOf(p.ID)

@@ -44,6 +44,7 @@ type Module struct {
 	booted   atomic.Int64 // unix nanos of the last (re)start
 	saves    atomic.Uint32
 	sessions atomic.Pointer[func() uint64]
+	solicits atomic.Pointer[func() uint64]
 	stack    atomic.Pointer[Stack]
 	resets   chan struct{}
 
@@ -81,6 +82,7 @@ func New(o Options) (*Module, error) {
 	}
 	zero := func() uint64 { return 0 }
 	m.sessions.Store(&zero)
+	m.solicits.Store(&zero)
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -96,6 +98,9 @@ func (m *Module) Resets() <-chan struct{} { return m.resets }
 
 // SetSessionCounter makes cpsEmuAgentxSessions report fn().
 func (m *Module) SetSessionCounter(fn func() uint64) { m.sessions.Store(&fn) }
+
+// SetSolicitationCounter makes cpsEmuSolicitations report fn().
+func (m *Module) SetSolicitationCounter(fn func() uint64) { m.solicits.Store(&fn) }
 
 // Reset restarts the module's state from the saved configuration (or the
 // start configuration when nothing was saved), as cpsmm100Reset does.
@@ -270,7 +275,11 @@ func (m *Module) populate(cfg Config) error {
 		return err
 	}
 	saves := &m.saves
-	return s.PutFunc("cpsEmuConfigSaves", func() smi.Value { return smi.Counter32(saves.Load()) }, 0)
+	if err := s.PutFunc("cpsEmuConfigSaves", func() smi.Value { return smi.Counter32(saves.Load()) }, 0); err != nil {
+		return err
+	}
+	solicits := &m.solicits
+	return s.PutFunc("cpsEmuSolicitations", func() smi.Value { return smi.Counter32(uint32((*solicits.Load())())) }, 0)
 }
 
 func yesNo(b bool) int32 {
