@@ -37,6 +37,14 @@ const (
 // entry of wants (their cpsmm100WantPrimary).
 func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testStack {
 	t.Helper()
+	return startStackWith(t, hello, hold, "", wants...)
+}
+
+// startStackWith is startStack with more of the stack file: extra is
+// appended to it (devices, traps), and may refer to the stack's only
+// cabinet, 1; "POLL" in it is not special.
+func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
+	t.Helper()
 	bin := t.TempDir()
 	for _, c := range []string{"cpsstack", "cpsmm"} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, c), "../"+c).CombinedOutput(); err != nil {
@@ -57,7 +65,8 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
 			i+1, i+1, i+1, i+1, p, w)
 	}
-	s.text = fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s}\ncabinets:\n  - {bia: 1, model: cpsmc1800}\nmodules:\n%s", hello, hold, mods.String())
+	s.text = fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\ncabinets:\n  - {bia: 1, model: cpsmc1800}\nmodules:\n%s%s",
+		hello, hold, hello/2, mods.String(), extra)
 	if err := os.WriteFile(s.file, []byte(s.text), 0o600); err != nil {
 		t.Fatal(err)
 	}
