@@ -1,0 +1,218 @@
+package chassis
+
+import (
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/configmsg"
+	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/stackfile"
+)
+
+const stackText = `stack: t
+key: "chassis-test-key"
+cabinets:
+  - {bia: 1, model: cpsmc1800, description: "Rack"}
+modules:
+  - {name: a, cabinet: 1, slot: 1, mac: "00:00:00:00:00:01", ip: 192.0.2.1, mask: 255.255.255.0, snmp: "127.0.0.1:16101"}
+devices:
+  - {cabinet: 1, slot: 4, type: cettf100, serial: 7}
+  - {cabinet: 1, slot: 5, type: cfetf100}
+`
+
+// rig is a chassis bus with a Host on it, and a module-like attachment
+// that sends and records frames.
+type rig struct {
+	t      *testing.T
+	sock   string
+	state  string
+	host   *Host
+	stop   context.CancelFunc
+	done   chan struct{}
+	frames chan backplane.Frame
+	seq    uint64
+	conn   net.Conn
+}
+
+func quiet() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
+
+func newRig(t *testing.T, state string) *rig {
+	st, err := stackfile.Parse("s.yaml", []byte(stackText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := &rig{t: t, sock: filepath.Join(dir, "bus.sock"), state: state, frames: make(chan backplane.Frame, 64), seq: uint64(time.Now().UnixNano())}
+	ln, err := net.Listen("unix", r.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r.stop, r.done = stop, make(chan struct{})
+	bus := backplane.NewChassis(quiet())
+	go func() { _ = bus.Serve(ctx, ln) }()
+	if r.host, err = New(Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: r.sock, StateFile: state, Log: quiet()}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer close(r.done); _ = r.host.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-r.done })
+	// The "module": attach, announce, and read.
+	if r.conn, err = net.Dial("unix", r.sock); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.conn.Close() })
+	r.send(backplane.TypeHello, nil)
+	go func() {
+		rx := backplane.NewReceiver([]byte(st.Key))
+		for {
+			b, err := backplane.ReadFrame(r.conn)
+			if err != nil {
+				return
+			}
+			if f, err := rx.Accept(b); err == nil {
+				r.frames <- f
+			}
+		}
+	}()
+	// Wait until the host is attached too: a solicit gets answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.send(backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: 1, Slot: 4}))
+		select {
+		case <-r.frames:
+			return r
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the host does not answer")
+		}
+	}
+}
+
+func (r *rig) send(typ backplane.Type, payload []byte) {
+	r.seq++
+	b, err := backplane.Seal([]byte("chassis-test-key"), backplane.Frame{Type: typ, From: backplane.ID{0, 0, 0, 0, 0, 1}, Seq: r.seq, Payload: payload})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := backplane.WriteFrame(r.conn, b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// next returns the next frame of type typ.
+func (r *rig) next(typ backplane.Type) backplane.Frame {
+	r.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f := <-r.frames:
+			if f.Type == typ {
+				return f
+			}
+		case <-timeout:
+			r.t.Fatalf("no %s frame", typ)
+		}
+	}
+}
+
+func (r *rig) set(id uint32, bia, slot uint16, obj configmsg.Object, v smi.Value) configmsg.Ack {
+	r.t.Helper()
+	s := configmsg.Set{ID: id, Target: configmsg.Target{Kind: configmsg.KindDevice, Bia: bia, Slot: slot}, Object: obj, Type: configmsg.Integer, Int: v.Int}
+	if v.Type == smi.TypeOctetString {
+		s.Type, s.Bytes = configmsg.Octets, v.Bytes
+	}
+	b, err := configmsg.MarshalSet(s)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.send(backplane.TypeConfigSet, b)
+	for {
+		a, err := configmsg.UnmarshalAck(r.next(backplane.TypeConfigAck).Payload)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if a.ID == id {
+			return a
+		}
+	}
+}
+
+func TestSetsPersistAcrossARestart(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "devices.json")
+	r := newRig(t, state)
+	// cfetf100Enabled (column 13) = no(2); the cabinet's description; slot 9's power.
+	for _, tc := range []struct {
+		slot uint16
+		obj  configmsg.Object
+		v    smi.Value
+	}{{5, 13, smi.Integer(2)}, {0, configmsg.ObjCabinetDescription, smi.String("Rack B")}, {9, configmsg.ObjSlotPower, smi.Integer(2)}} {
+		if a := r.set(uint32(tc.obj), 1, tc.slot, tc.obj, tc.v); a.Status != configmsg.OK {
+			t.Fatalf("set %v: %s", tc, a.Status)
+		}
+	}
+	// Refused: a read-only column, a bad enumeration, an empty slot.
+	for i, tc := range []struct {
+		slot uint16
+		obj  configmsg.Object
+		v    smi.Value
+		want configmsg.Status
+	}{{5, 9, smi.Integer(2), configmsg.BadValue}, {5, 13, smi.Integer(9), configmsg.BadValue}, {12, 13, smi.Integer(1), configmsg.UnknownObject}} {
+		if a := r.set(uint32(100+i), 1, tc.slot, tc.obj, tc.v); a.Status != tc.want {
+			t.Errorf("refused set %d: %s, want %s", i, a.Status, tc.want)
+		}
+	}
+	if err := r.host.DeviceFault(1, 4, "remove"); err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	<-r.done
+
+	// A new chassis process on the same state file.
+	r2 := newRig(t, state)
+	st := r2.host.State()
+	var cfe, cet *device.Device
+	for _, d := range st.Devices {
+		switch d.Slot {
+		case 5:
+			cfe = d
+		case 4:
+			cet = d
+		}
+	}
+	if cfe == nil || cfe.Cols[13].Int != 2 {
+		t.Errorf("cfetf100Enabled after the restart: %+v", cfe)
+	}
+	if cet == nil || !cet.Removed {
+		t.Errorf("the removed device came back: %+v", cet)
+	}
+	if c := st.Cabinets[0]; c.Description != "Rack B" || c.SlotPower(9) != 2 || c.SlotPower(8) != 1 {
+		t.Errorf("cabinet after the restart: %+v", c)
+	}
+	// And it reports so: slot 4 empty.
+	r2.send(backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: 1, Slot: 4}))
+	for {
+		rep, err := device.UnmarshalReport(r2.next(backplane.TypeDeviceReport).Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Slot == 4 {
+			if rep.Type != device.Empty {
+				t.Errorf("slot 4 reports type %d after the restart, want empty", rep.Type)
+			}
+			break
+		}
+	}
+}
