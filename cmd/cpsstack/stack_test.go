@@ -41,8 +41,9 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 }
 
 // startStackWith is startStack with more of the stack file: extra is
-// appended to it (devices, traps), and may refer to the stack's only
-// cabinet, 1; "POLL" in it is not special.
+// appended to it (devices, traps); unless it starts with its own
+// "cabinets:", the stack has one cabinet, 1 (a cpsmc1800). The devices
+// are polled every hello/2.
 func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
 	t.Helper()
 	bin := t.TempDir()
@@ -65,8 +66,12 @@ func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants
 		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
 			i+1, i+1, i+1, i+1, p, w)
 	}
-	s.text = fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\ncabinets:\n  - {bia: 1, model: cpsmc1800}\nmodules:\n%s%s",
-		hello, hold, hello/2, mods.String(), extra)
+	cabinets := "cabinets:\n  - {bia: 1, model: cpsmc1800}\n"
+	if strings.HasPrefix(extra, "cabinets:") {
+		cabinets = "" // extra declares them
+	}
+	s.text = fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
+		hello, hold, hello/2, cabinets, mods.String(), extra)
 	if err := os.WriteFile(s.file, []byte(s.text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -315,4 +320,16 @@ func (s *testStack) partitionHeal(p int, hold time.Duration) time.Duration {
 			s.t.Fatalf("%d Primaries %s after the partition healed:\n%s", n, 10*hold, st)
 		}
 	}
+}
+
+// chassisPid returns the chassis process's ID.
+func (s *testStack) chassisPid() int {
+	data, _ := os.ReadFile(filepath.Join(s.run, "pids"))
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "chassis" {
+			pid, _ := strconv.Atoi(f[2])
+			return pid
+		}
+	}
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/device"
@@ -51,6 +52,7 @@ type slotView struct {
 type cabView struct {
 	present  bool
 	ps1, ps2 int32
+	power    []byte // per slot, on(1)/off(2)
 	heard    time.Time
 }
 
@@ -62,6 +64,7 @@ type devState struct {
 	next    time.Time // next poll
 	polling bool
 	clean   map[Location]bool // last CacheClean written per converter row
+	cols    map[uint8]map[uint32]*mib.Object
 	ownDirt bool
 
 	solicits atomic.Uint64 // solicitations this member sent
@@ -192,8 +195,9 @@ func (m *Member) report(now time.Time, path transport.Path, f backplane.Frame, p
 		name := device.TypeName(r.Type)
 		_ = st.Put(name+"BiaIndex", smi.Integer(loc.Bia), b, s)
 		_ = st.Put(name+"SlotIndex", smi.Integer(loc.Slot), b, s)
+		cols := m.columns(r.Type)
 		for _, it := range r.Items {
-			o, ok := device.Column(st.Registry(), r.Type, uint32(it.Tag))
+			o, ok := cols[uint32(it.Tag)]
 			if !ok || it.Value.Type != o.Syntax.Base {
 				continue
 			}
@@ -220,6 +224,20 @@ func (m *Member) report(now time.Time, path transport.Path, f backplane.Frame, p
 	case prev.fault == 1 && v.fault != 1 && prev.typ == r.Type:
 		m.notify("pSErrorClear", m.slotVarbinds(loc, r.Type))
 	}
+}
+
+// columns returns a converter type's columns by number (looked up once:
+// every report needs them).
+func (m *Member) columns(typ uint8) map[uint32]*mib.Object {
+	if c, ok := m.dev.cols[typ]; ok {
+		return c
+	}
+	c := map[uint32]*mib.Object{}
+	for _, o := range device.Columns(m.cfg.Module.Store().Registry(), typ) {
+		c[o.OID[len(o.OID)-1]] = o
+	}
+	m.dev.cols[typ] = c
+	return c
 }
 
 func (m *Member) cabinet(bia int32) *Cabinet {
@@ -302,6 +320,7 @@ func (m *Member) cabinetReport(now time.Time, r device.Report, primary bool) {
 					_ = st.Put(c.Detail+"PSInUse"+n, smi.Integer(it.Value.Int), b) // in use while powered
 				}
 			case device.TagSlotPower:
+				v.power = it.Value.Bytes
 				for i, p := range it.Value.Bytes {
 					s := uint32(i + 1)
 					_ = st.Put("cpsSlotPwrBiaIndex", smi.Integer(c.Bia), b, s)
@@ -335,6 +354,15 @@ func (m *Member) cabinetReport(now time.Time, r device.Report, primary bool) {
 			{Name: st.InstanceOID(c.Detail+"PSPower1", b), Value: smi.Integer(v.ps1)},
 			{Name: st.InstanceOID(c.Detail+"PSPower2", b), Value: smi.Integer(v.ps2)},
 		})
+	}
+	// A converter whose slot power comes back on starts cold.
+	for i := range v.power {
+		loc := Location{c.Bia, int32(i + 1)}
+		if i < len(prev.power) && prev.power[i] == 2 && v.power[i] == 1 {
+			if sv, ok := m.dev.slots[loc]; ok && sv.typ != device.Empty {
+				m.notify("pSDeviceColdStart", m.slotVarbinds(loc, sv.typ))
+			}
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
@@ -93,7 +94,7 @@ func New(cfg Config) (*Member, error) {
 	}
 	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1),
 		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano()),
-		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, traffic: time.Now()}}
+		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, cols: map[uint8]map[uint32]*mib.Object{}, traffic: time.Now()}}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
