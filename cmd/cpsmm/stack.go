@@ -26,6 +26,12 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, sm.Cabinet, sm.Slot, sm.MAC.String(), sm.Serial
 	cfg.IPAddress, cfg.SubnetMask, cfg.Gateway = sm.IP.String(), sm.Mask.String(), sm.Gateway.String()
 	cfg.WantPrimary, cfg.SysName = sm.WantPrimary, sm.Name
+	// ICIF: the Base Management Module in the leftmost slot of its cabinet.
+	for _, o := range st.Modules {
+		if o.Cabinet == sm.Cabinet && o.Slot < sm.Slot {
+			cfg.NotICIF = true
+		}
+	}
 	if c, ok := st.Cabinet(sm.Cabinet); ok {
 		cfg.CabinetModel, cfg.CabinetDescription = c.Model, c.Description
 	}

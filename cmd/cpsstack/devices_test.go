@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,11 +117,46 @@ const (
 // dirty when the Primary's traffic stops and clean again under a new one.
 func TestDevicesThroughThePrimary(t *testing.T) {
 	trapd := startTrapd(t)
-	agg := freePortPair(t, map[int]bool{})
-	extra := fmt.Sprintf("traps: {sink: %q}\ndevices:\n"+
+	taken := map[int]bool{}
+	agg := freePortPair(t, taken)
+	mgrPort := freePortPair(t, taken)
+	// A second, independent receiver: gosnmp's, as the trap manager
+	// named in the Primary's cpsmm100SNMPTrapMgr.
+	var mu sync.Mutex
+	var mgrTraps []string
+	tl := gosnmp.NewTrapListener()
+	tl.Params = gosnmp.Default
+	tl.OnNewTrap = func(p *gosnmp.SnmpPacket, _ *net.UDPAddr) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range p.Variables {
+			if v.Name == ".1.3.6.1.6.3.1.1.4.1.0" {
+				mgrTraps = append(mgrTraps, fmt.Sprint(v.Value))
+			}
+		}
+	}
+	go func() { _ = tl.Listen(fmt.Sprintf("127.0.0.1:%d", mgrPort)) }()
+	select {
+	case <-tl.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("trap listener did not start")
+	}
+	defer tl.Close()
+	mgrCount := func(oid string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, o := range mgrTraps {
+			if o == oid {
+				n++
+			}
+		}
+		return n
+	}
+	extra := fmt.Sprintf("traps: {sink: %q, manager_port: %d}\ndevices:\n"+
 		"  - {cabinet: 1, slot: 4, type: cettf100, serial: 4004, conn_a: rj-45, conn_b: scmm}\n"+
 		"  - {cabinet: 1, slot: 5, type: cfetf100, serial: 5005, conn_a: rj-45, conn_b: lc}\n"+
-		"  - {cabinet: 1, slot: 6, type: smacf100p, ethernet: \"127.0.0.1:%d\"}\n", trapd.addr, agg)
+		"  - {cabinet: 1, slot: 6, type: smacf100p, ethernet: \"127.0.0.1:%d\"}\n", trapd.addr, mgrPort, agg)
 	s := startStackWith(t, 200*time.Millisecond, 600*time.Millisecond, extra, "yes", "yes", "yes")
 	p, _ := s.waitPrimary(-1, 15*time.Second)
 	s.waitOnly(p, "after up")
@@ -189,6 +225,17 @@ func TestDevicesThroughThePrimary(t *testing.T) {
 		}
 	}
 
+	// The inter-cabinet interface is the leftmost management module.
+	if out, _ := s.snmp("snmpwalk", standbys[0], "public", "MCC16-MIB::cpsmm100ICIF"); !strings.Contains(out, "ICIF.1.1 = INTEGER: yes(1)") ||
+		!strings.Contains(out, "ICIF.1.2 = INTEGER: no(2)") || !strings.Contains(out, "ICIF.1.3 = INTEGER: no(2)") {
+		t.Errorf("cpsmm100ICIF:\n%s", out)
+	}
+
+	// The Primary's trap manager: 127.0.0.1 (on the stack's manager port).
+	if out, err := s.snmp("snmpset", p, "private", fmt.Sprintf("MCC16-MIB::cpsmm100SNMPTrapMgr.1.%d", p+1), "a", "127.0.0.1"); err != nil {
+		t.Fatalf("set trap manager: %v\n%s", err, out)
+	}
+
 	// A device removed: every module shows the empty slot; snmptrapd gets
 	// exactly one pSDeviceRemoved, from the Primary.
 	if out, err := s.cli("fail", "device", "1/4", "remove"); err != nil {
@@ -208,8 +255,24 @@ func TestDevicesThroughThePrimary(t *testing.T) {
 	if n != 1 || !strings.Contains(lines, fmt.Sprintf("\"m%d\"", p+1)) {
 		t.Fatalf("%d pSDeviceRemoved, want 1 from m%d:\n%s", n, p+1, lines)
 	}
+	if n := mgrCount(oidRemovedTrap); n != 1 {
+		t.Errorf("the trap manager received %d pSDeviceRemoved, want 1", n)
+	}
 	if out, err := s.cli("restore", "device", "1/4"); err != nil {
 		t.Fatalf("restore device: %v\n%s", err, out)
+	}
+
+	// A cabinet power supply fails: every module shows it, one pSPowerLost.
+	if out, err := s.cli("fail", "cabinet", "1", "ps1-off"); err != nil {
+		t.Fatalf("fail cabinet: %v\n%s", err, out)
+	}
+	ps1 := ".1.3.6.1.4.1.868.2.4.2.2.2.1.1.3.1" // cpsMc1800PSPower1.1
+	for i := range s.addrs {
+		eventually(t, 10*time.Second, fmt.Sprintf("m%d shows PS1 off", i+1), func() bool { return s.getInt(i, ps1) == 2 })
+	}
+	eventually(t, 10*time.Second, "a pSPowerLost at snmptrapd", func() bool { n, _ := trapd.count(".1.3.6.1.4.1.868.1.4.1.2.1.0.116"); return n == 1 })
+	if out, err := s.cli("restore", "cabinet", "1"); err != nil {
+		t.Fatalf("restore cabinet: %v\n%s", err, out)
 	}
 
 	// The Primary hangs: the Standbys' caches go dirty after three silent

@@ -28,6 +28,10 @@ type Identity struct {
 	SwRevision   string `yaml:"sw_revision" json:"sw_revision"`
 	MRevision    int32  `yaml:"m_revision" json:"m_revision"`
 	CabinetModel string `yaml:"cabinet_model" json:"cabinet_model"`
+	// NotICIF: another management module sits further left in the same
+	// cabinet, so this one is not its inter-cabinet interface
+	// (cpsmm100ICIF no). Derived from the stack, never configured.
+	NotICIF bool `yaml:"-" json:"-"`
 }
 
 // Settings are the module's read-write objects; they are what SaveConfig

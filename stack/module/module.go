@@ -191,7 +191,7 @@ func moduleRow(cfg Config, primary bool) []cellValue {
 		{"cpsmm100SysLocation", smi.String(cfg.SysLocation)},
 		{"cpsmm100CfgMatch", smi.Integer(enumValue(cfgMatchLabels(), cfg.CfgMatch))},
 		{"cpsmm100SerialNumber", smi.Integer(cfg.Serial)},
-		{"cpsmm100ICIF", smi.Integer(yes)}, // the only management module of its cabinet
+		{"cpsmm100ICIF", smi.Integer(yesNo(!cfg.NotICIF))}, // the leftmost management module of its cabinet
 		{"cpsmm100MRevision", smi.Integer(cfg.MRevision)},
 		{"cpsmm100LastGasp", smi.Integer(no)},
 		{"cpsmm100SNMPTrapMgr2", ip(cfg.TrapManagers[1])},
