@@ -78,24 +78,12 @@ func New(cfg Config) (*Host, error) {
 		cfg.Log = logrus.New()
 	}
 	h := &Host{reg: mib.DefaultRegistry(), key: []byte(cfg.Stack.Key), file: cfg.StateFile, log: cfg.Log}
-	loaded, err := h.load()
-	if err != nil {
+	if _, err := h.load(); err != nil {
 		return nil, err
 	}
-	if !loaded {
-		for _, c := range cfg.Stack.Cabinets {
-			h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: c.Bia, Model: c.Model, Description: c.Description,
-				PS1: true, PS2: true, Slots: module.CabinetModels()[c.Model].Slots})
-		}
-		for _, d := range cfg.Stack.Devices {
-			dev, err := device.New(h.reg, d)
-			if err != nil {
-				return nil, err
-			}
-			h.st.Devices = append(h.st.Devices, dev)
-		}
+	if err := h.reconcile(cfg.Stack); err != nil {
+		return nil, err
 	}
-	h.index()
 	tr, err := transport.New(transport.Config{ID: ID, Key: h.key, ChassisNetwork: cfg.ChassisNetwork, ChassisAddr: cfg.ChassisAddr,
 		Ethernet: netip.MustParseAddrPort("127.0.0.1:0"), Deliver: h.deliver, Log: cfg.Log})
 	if err != nil {
@@ -128,6 +116,42 @@ func (h *Host) index() {
 	for _, c := range h.st.Cabinets {
 		h.cab[c.Bia] = c
 	}
+}
+
+// reconcile makes the state match the stack file: what it declares and
+// the state file holds (same cabinet model, same device type) keeps its
+// saved state; what is new comes fresh from the factory; what it no longer
+// declares is gone.
+func (h *Host) reconcile(st *stackfile.Stack) error {
+	h.index()
+	saved := h.st
+	h.st.Cabinets, h.st.Devices = nil, nil
+	for _, c := range st.Cabinets {
+		if old, ok := h.cab[c.Bia]; ok && old.Model == c.Model {
+			h.st.Cabinets = append(h.st.Cabinets, old)
+			continue
+		}
+		h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: c.Bia, Model: c.Model, Description: c.Description,
+			PS1: true, PS2: true, Slots: module.CabinetModels()[c.Model].Slots})
+	}
+	for _, d := range st.Devices {
+		code, _ := device.TypeCode(d.Type)
+		if old, ok := h.dev[[2]int32{d.Cabinet, d.Slot}]; ok && old.Type == code {
+			if d.Ethernet.IsValid() {
+				old.Ethernet = d.Ethernet.String()
+			}
+			h.st.Devices = append(h.st.Devices, old)
+			continue
+		}
+		dev, err := device.New(h.reg, d)
+		if err != nil {
+			return err
+		}
+		h.st.Devices = append(h.st.Devices, dev)
+	}
+	h.st.GroupCtrl = saved.GroupCtrl
+	h.index()
+	return nil
 }
 
 // load reads the state file, if any.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,5 +215,43 @@ func TestSetsPersistAcrossARestart(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// A changed stack file: declared devices keep their saved state, new ones
+// come fresh, undeclared ones are gone.
+func TestReconcileWithTheStackFile(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "devices.json")
+	st, err := stackfile.Parse("s.yaml", []byte(stackText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: "/nonexistent", StateFile: state, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DeviceFault(1, 5, "fault"); err != nil {
+		t.Fatal(err)
+	}
+	// Slot 4 now holds a cfetf100 instead of a cettf100; slot 5 stays; 6 is new.
+	changed := strings.Replace(stackText, "{cabinet: 1, slot: 4, type: cettf100, serial: 7}", "{cabinet: 1, slot: 4, type: cfetf100}", 1) +
+		"  - {cabinet: 1, slot: 6, type: cettf100}\n"
+	st2, err := stackfile.Parse("s.yaml", []byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := New(Config{Stack: st2, ChassisNetwork: "unix", ChassisAddr: "/nonexistent", StateFile: state, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int32]*device.Device{}
+	for _, d := range h2.State().Devices {
+		got[d.Slot] = d
+	}
+	if len(got) != 3 || got[4].Type != device.Cfetf100 || got[6] == nil || got[6].Type != device.Cettf100 {
+		t.Fatalf("devices after reconciling: %+v", got)
+	}
+	if got[5].Cols[11].Int != 1 { // cfetf100Fault yes(1), kept
+		t.Errorf("slot 5 lost its saved state: %+v", got[5].Cols)
 	}
 }
