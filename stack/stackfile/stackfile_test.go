@@ -11,10 +11,13 @@ func TestExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Name != "example" || len(st.Cabinets) != 2 || len(st.Modules) != 3 || len(st.Devices) != 4 {
+	if st.Name != "example" || len(st.Cabinets) != 2 || len(st.Modules) != 3 || len(st.Devices) != 5 {
 		t.Fatalf("loaded %+v", st)
 	}
-	if st.Hello != time.Second || st.Holdtime != 3*time.Second {
+	if d := st.Devices[4]; d.Type != AggregationType || d.Ethernet.String() != "127.0.0.1:18106" {
+		t.Errorf("the aggregation converter: %+v", d)
+	}
+	if st.Hello != time.Second || st.Holdtime != 3*time.Second || st.Poll != time.Second || st.TrapSink.IsValid() || st.TrapPort != 162 {
 		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
 	}
 	for i, m := range st.Modules {
