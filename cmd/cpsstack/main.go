@@ -432,13 +432,19 @@ func ask(path, command string) error {
 	return nil
 }
 
-// fail injects a fault into one module.
-func fail(st *stackfile.Stack, dir, name, action string) error {
+// moduleOf finds a module of the stack and its running process.
+func moduleOf(st *stackfile.Stack, dir, name string) (stackfile.Module, int, error) {
 	sm, ok := st.Module(name)
 	if !ok {
-		return fmt.Errorf("stack %s has no module %q", st.Name, name)
+		return sm, 0, fmt.Errorf("stack %s has no module %q", st.Name, name)
 	}
 	pid, err := pidOf(dir, "module", name)
+	return sm, pid, err
+}
+
+// fail injects a fault into one module.
+func fail(st *stackfile.Stack, dir, name, action string) error {
+	sm, pid, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}
@@ -465,11 +471,7 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 // restore clears every fault of one module: a killed module is started
 // again, a hung one continued, its link and backplane restored.
 func restore(file string, st *stackfile.Stack, dir, name string) error {
-	sm, ok := st.Module(name)
-	if !ok {
-		return fmt.Errorf("stack %s has no module %q", st.Name, name)
-	}
-	pid, err := pidOf(dir, "module", name)
+	sm, pid, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,15 +149,9 @@ func (s *testStack) waitPrimary(skip int, limit time.Duration) (int, time.Durati
 	return -1, 0
 }
 
-// pid returns module name's process ID.
+// pid returns module name's process ID (0 if there is none).
 func (s *testStack) pid(name string) int {
-	data, _ := os.ReadFile(filepath.Join(s.run, "pids"))
-	pid := 0
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "module" && f[1] == name {
-			pid, _ = strconv.Atoi(f[2])
-		}
-	}
+	pid, _ := pidOf(s.run, "module", name)
 	return pid
 }
 
@@ -324,12 +317,6 @@ func (s *testStack) partitionHeal(p int, hold time.Duration) time.Duration {
 
 // chassisPid returns the chassis process's ID.
 func (s *testStack) chassisPid() int {
-	data, _ := os.ReadFile(filepath.Join(s.run, "pids"))
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "chassis" {
-			pid, _ := strconv.Atoi(f[2])
-			return pid
-		}
-	}
-	return 0
+	pid, _ := pidOf(s.run, "chassis", "test")
+	return pid
 }
