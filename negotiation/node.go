@@ -528,14 +528,6 @@ func (n *Node) ForceActive(now time.Time) error {
 	if err := n.CheckForceActive(); err != nil {
 		return err
 	}
-	if !n.can {
-		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
-	}
-	for id, p := range n.peers {
-		if p.alive && p.adv.Eligible && !p.adv.Resigning && p.adv.Want.rank() > n.want.rank() {
-			return fmt.Errorf("%w: %s wants it more (%s)", ErrRefused, id, p.adv.Want)
-		}
-	}
 	n.takeover = true
 	n.outUntil = time.Time{}
 	n.advertise()

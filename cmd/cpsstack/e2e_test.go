@@ -200,7 +200,7 @@ func TestStackUpFailoverDown(t *testing.T) {
 	}
 }
 
-// waitRoles waits until module want is the only one that answers Primary.
+// waitOnly waits until module want is the only one that answers Primary.
 func (s *testStack) waitOnly(want int, what string) {
 	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

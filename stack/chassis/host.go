@@ -279,11 +279,7 @@ func (h *Host) report(bia, slot int32, ethernet bool) (device.Report, bool) {
 		return device.Report{}, false
 	}
 	if slot == 0 {
-		r := c.Report()
-		if !c.Removed {
-			r.Items = append(r.Items, device.Item{Tag: device.TagGroupCtrl, Value: smi.String(h.st.GroupCtrl)})
-		}
-		return r, true
+		return h.cabinetReport(c), true
 	}
 	if c.Removed || slot > c.Slots {
 		return device.Report{}, false
@@ -354,26 +350,31 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 			return configmsg.BadValue, nil
 		}
 		undo = func() { d.Cols[uint32(s.Object)] = old }
-		if err := h.save(); err != nil {
-			undo()
-			h.log.WithError(err).Error("device state not saved: configuration refused")
-			return configmsg.BadValue, nil
-		}
-		return configmsg.OK, []device.Report{d.Report()}
 	}
 	if err := h.save(); err != nil {
 		undo()
 		h.log.WithError(err).Error("device state not saved: configuration refused")
 		return configmsg.BadValue, nil
 	}
+	if d, ok := h.dev[[2]int32{bia, slot}]; ok && cabinets == nil {
+		return configmsg.OK, []device.Report{d.Report()}
+	}
 	sort.Slice(cabinets, func(i, j int) bool { return cabinets[i] < cabinets[j] })
 	var out []device.Report
 	for _, b := range cabinets {
-		r := h.cab[b].Report()
-		r.Items = append(r.Items, device.Item{Tag: device.TagGroupCtrl, Value: smi.String(h.st.GroupCtrl)})
-		out = append(out, r)
+		out = append(out, h.cabinetReport(h.cab[b]))
 	}
 	return configmsg.OK, out
+}
+
+// cabinetReport is a cabinet's report with the stack-wide cpsGroupCtrl.
+// Called with h.mu held.
+func (h *Host) cabinetReport(c *device.Cabinet) device.Report {
+	r := c.Report()
+	if !c.Removed {
+		r.Items = append(r.Items, device.Item{Tag: device.TagGroupCtrl, Value: smi.String(h.st.GroupCtrl)})
+	}
+	return r
 }
 
 // serveAggregation answers solicitations on an aggregation converter's

@@ -121,6 +121,12 @@ func (m *Member) stale() time.Duration { return 3 * m.cfg.Devices.Poll }
 func (m *Member) cacheClean(now time.Time) {
 	st := m.cfg.Module.Store()
 	for loc, v := range m.dev.slots {
+		if v.ether && now.Sub(v.heard) >= m.stale() {
+			// An aggregation converter that stopped answering is gone.
+			delete(m.dev.slots, loc)
+			m.putModel(loc, device.Empty)
+			continue
+		}
 		if v.typ != device.Cettf100 && v.typ != device.Cfetf100 {
 			continue
 		}
@@ -128,13 +134,6 @@ func (m *Member) cacheClean(now time.Time) {
 		if prev, ok := m.dev.clean[loc]; !ok || prev != clean {
 			m.dev.clean[loc] = clean
 			_ = st.Put(device.TypeName(v.typ)+"CacheClean", smi.Integer(cleanDirty(clean)), uint32(loc.Bia), uint32(loc.Slot))
-		}
-		// An aggregation converter that stopped answering is gone.
-	}
-	for loc, v := range m.dev.slots {
-		if v.ether && now.Sub(v.heard) >= m.stale() {
-			delete(m.dev.slots, loc)
-			m.putModel(loc, device.Empty)
 		}
 	}
 	dirty := now.Sub(m.dev.traffic) >= m.stale()
