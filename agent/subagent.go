@@ -18,18 +18,17 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/agent/pdu"
-	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
 // Handler serves the registered subtrees. It must be safe for concurrent
-// use; *mib.Store satisfies it through StoreHandler.
+// use; *mib.Store is one.
 type Handler interface {
 	Get(oid smi.OID) smi.Value
 	GetNext(start smi.OID, include bool, end smi.OID) (smi.OID, smi.Value, bool)
-	TestSet(tx uint64, vbs []smi.VarBind) *mib.SetError
-	CommitSet(tx uint64) *mib.SetError
-	UndoSet(tx uint64) *mib.SetError
+	TestSet(tx uint64, vbs []smi.VarBind) *smi.SetError
+	CommitSet(tx uint64) *smi.SetError
+	UndoSet(tx uint64) *smi.SetError
 	CleanupSet(tx uint64)
 	AbortAll()
 }

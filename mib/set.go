@@ -2,7 +2,6 @@ package mib
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
@@ -129,16 +128,9 @@ type Tx struct {
 	committed bool
 }
 
-// SetError is the outcome of a failed Set phase.
-type SetError struct {
-	Status smi.ErrorStatus
-	Index  int // 1-based varbind index; 0 when not tied to one
-	Reason string
-}
-
-func (e *SetError) Error() string {
-	return fmt.Sprintf("%s (varbind %d): %s", e.Status, e.Index, e.Reason)
-}
+// SetError is the outcome of a failed Set phase (defined with the error
+// statuses in smi, so that the AgentX side needs no more than smi).
+type SetError = smi.SetError
 
 // ErrTxUnknown is returned for a phase of a transaction that was never tested.
 var ErrTxUnknown = errors.New("mib: unknown set transaction")

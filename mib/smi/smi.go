@@ -293,3 +293,16 @@ func (e ErrorStatus) String() string {
 	}
 	return fmt.Sprintf("ErrorStatus(%d)", uint16(e))
 }
+
+// SetError is the outcome of a failed Set phase: the error status, the
+// 1-based index of the varbind to blame (0 when not tied to one) and the
+// reason, for the log.
+type SetError struct {
+	Status ErrorStatus
+	Index  int
+	Reason string
+}
+
+func (e *SetError) Error() string {
+	return fmt.Sprintf("%s (varbind %d): %s", e.Status, e.Index, e.Reason)
+}
