@@ -471,14 +471,15 @@ func (s *session) serve(p *pdu.Packet) error {
 		s.respond(h, smi.NoError, 0, getBulk(hd, p))
 	case pdu.TypeTestSet:
 		if err := hd.TestSet(txKey(h), p.VarBinds); err != nil {
-			s.a.cfg.Log.WithFields(logrus.Fields{"status": err.Status.String(), "varbind": err.Index}).Info("set rejected: " + err.Reason)
+			// The handler logs why (it knows the reason); here only the trace.
+			s.a.cfg.Log.WithFields(logrus.Fields{"status": err.Status.String(), "varbind": err.Index}).Debug("set refused")
 			s.respond(h, err.Status, err.Index, nil)
 			return nil
 		}
 		s.respond(h, smi.NoError, 0, nil)
 	case pdu.TypeCommitSet:
 		if err := hd.CommitSet(txKey(h)); err != nil {
-			s.a.cfg.Log.WithField("status", err.Status.String()).Warn("set commit failed: " + err.Reason)
+			s.a.cfg.Log.WithField("status", err.Status.String()).Debug("set commit failed")
 			s.respond(h, err.Status, err.Index, nil)
 			return nil
 		}

@@ -11,9 +11,9 @@ import (
 // Policy must not call the Store.
 type Policy interface {
 	// Check sees the proposed state (every varbind of the PDU applied) after
-	// each varbind passed its own syntax rules. It returns noError, or an
-	// error status and the 1-based index of the varbind to blame.
-	Check(p *Proposal) (smi.ErrorStatus, int)
+	// each varbind passed its own syntax rules. It returns nil, or the error
+	// status, the 1-based index of the varbind to blame and the reason.
+	Check(p *Proposal) *SetError
 	// Commit runs once the proposal is applied; it may write further cells
 	// with p.Put (they are undone with the rest). An error fails the commit
 	// and restores everything.
@@ -32,9 +32,9 @@ type Undoer interface {
 
 type nopPolicy struct{}
 
-func (nopPolicy) Check(*Proposal) (smi.ErrorStatus, int) { return smi.NoError, 0 }
-func (nopPolicy) Commit(*Proposal) error                 { return nil }
-func (nopPolicy) Done([]Change)                          {}
+func (nopPolicy) Check(*Proposal) *SetError { return nil }
+func (nopPolicy) Commit(*Proposal) error    { return nil }
+func (nopPolicy) Done([]Change)             {}
 
 // Change is one varbind of a Set: the object, the instance index, and the
 // values before and after.
@@ -154,8 +154,8 @@ func (s *Store) TestSet(id uint64, vbs []smi.VarBind) *SetError {
 		}
 		tx.prop.changes = append(tx.prop.changes, Change{Object: obj, Index: idx, Old: old, New: vb.Value.Clone(), VarBind: i + 1})
 	}
-	if st, idx := s.policy.Check(&tx.prop); st != smi.NoError {
-		return &SetError{Status: st, Index: idx, Reason: "rejected by module rules"}
+	if err := s.policy.Check(&tx.prop); err != nil {
+		return err
 	}
 	s.txs[id] = tx
 	return nil
@@ -201,6 +201,17 @@ func (s *Store) CommitSet(id uint64) *SetError {
 		return &SetError{Status: smi.CommitFailed, Reason: err.Error()}
 	}
 	tx.committed = true
+	return nil
+}
+
+// Changes returns the varbinds of the tested transaction id (nil when there
+// is none), for a caller that must act on them before the commit.
+func (s *Store) Changes(id uint64) []Change {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if tx, ok := s.txs[id]; ok {
+		return append([]Change(nil), tx.prop.changes...)
+	}
 	return nil
 }
 

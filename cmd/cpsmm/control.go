@@ -8,18 +8,18 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/stack/member"
-	"github.com/cpsmm/cpsmm/stack/module"
 )
 
 // serveControl answers fault-injection commands on a unix socket, one line
 // each ("link down", "link up", "ethernet isolate"), with "ok" or
 // "error: ...". "link up" also ends an isolation. "status" answers the
 // member's negotiation state as one line of JSON.
-func serveControl(ctx context.Context, path string, mem *member.Member, mod *module.Module, log logrus.FieldLogger) error {
+func serveControl(ctx context.Context, path string, mem *member.Member, log logrus.FieldLogger) error {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -39,27 +39,27 @@ func serveControl(ctx context.Context, path string, mem *member.Member, mod *mod
 				defer c.Close()
 				line, _ := bufio.NewReader(c).ReadString('\n')
 				reply := "ok"
-				if strings.TrimSpace(line) == "status" {
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				cmd := strings.TrimSpace(line)
+				if cmd == "status" {
 					// One JSON line; not a fault, not logged.
-					b, _ := json.Marshal(mem.Status())
+					st, err := mem.Status(rctx)
+					if err != nil {
+						fmt.Fprintln(c, "error:", err)
+						return
+					}
+					b, _ := json.Marshal(st)
 					fmt.Fprintln(c, string(b))
 					return
 				}
-				switch strings.TrimSpace(line) {
-				case "link down":
-					mem.SetLink(false)
-					mod.SetEthernetLink(false)
-				case "ethernet isolate":
-					// Cut off from the other modules' Ethernet sides with the
-					// link up: still eligible (a partition, with backplane-down).
-					mem.Transport().SetLink(false)
-				case "link up":
-					mem.SetLink(true)
-					mod.SetEthernetLink(true)
-				default:
-					reply = fmt.Sprintf("error: unknown command %q", strings.TrimSpace(line))
+				commands := map[string]member.Command{"link down": member.LinkDown, "link up": member.LinkUp, "ethernet isolate": member.EthernetIsolate}
+				if mc, ok := commands[cmd]; !ok {
+					reply = fmt.Sprintf("error: unknown command %q", cmd)
+					log.WithFields(logrus.Fields{"command": cmd, "reason": "unknown command"}).Warn("control command refused")
+				} else if err := mem.Control(rctx, mc); err != nil {
+					reply = "error: " + err.Error()
 				}
-				log.WithField("command", strings.TrimSpace(line)).Info("fault injection: " + reply)
 				fmt.Fprintln(c, reply)
 			}()
 		}

@@ -119,7 +119,7 @@ func run(args []string) error {
 	}
 
 	network, address := parseAgentX(*agentxAddr)
-	m, err := module.New(module.Options{Config: cfg, StateDir: *stateDir, Version: version, Log: log})
+	m, err := module.New(module.Options{Config: cfg, StateDir: *stateDir, Version: version, Log: log, Stack: st != nil})
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func run(args []string) error {
 		Network: network, Address: address,
 		ID:    smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1"),
 		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
-		Handler: m.Store(), Spin: *spin,
+		Handler: m.Handler(), Spin: *spin,
 		Log: log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
 	})
 	if err != nil {
@@ -144,27 +144,28 @@ func run(args []string) error {
 	defer stop()
 	fields := logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}
 	log.WithFields(fields).WithField("agentx", *agentxAddr).Info("module starting")
-	memberDone := make(chan error, 1)
+	// The module's loop: the one writer of its view (the member's in a
+	// stack, the module's own alone).
+	loopDone := make(chan error, 1)
 	if st != nil {
 		notes := newNotifier(ctx, sub, m, cfg.Bia, cfg.Slot, st.TrapPort, log.WithFields(fields))
 		mem, err := newMember(st, sm, m, *chassis, notes.Notify, log.WithFields(fields))
 		if err != nil {
 			return err
 		}
-		m.SetSolicitationCounter(mem.Solicitations)
 		if *control != "" {
-			if err := serveControl(ctx, *control, mem, m, log.WithFields(fields)); err != nil {
+			if err := serveControl(ctx, *control, mem, log.WithFields(fields)); err != nil {
 				return err
 			}
 		}
-		go func() { memberDone <- mem.Run(ctx) }()
+		go func() { loopDone <- mem.Run(ctx) }()
 	} else {
-		memberDone <- nil
+		go func() { loopDone <- m.Run(ctx) }()
 	}
 	if err := sub.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	<-memberDone
+	<-loopDone
 	log.WithField("module", cfg.Name).Info("module stopped")
 	return nil
 }

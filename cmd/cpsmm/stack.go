@@ -10,7 +10,9 @@ import (
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member"
+	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 	"github.com/cpsmm/cpsmm/stack/transport"
@@ -42,9 +44,9 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 // the other modules' Ethernet sides as peers.
 func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, notify func([]smi.VarBind), log logrus.FieldLogger) (*member.Member, error) {
 	var peers []netip.AddrPort
-	dir := map[negotiation.ID]member.Location{}
+	dir := map[ident.MAC]ident.Slot{}
 	for _, o := range st.Modules {
-		dir[member.IDOf(backplane.ID(o.MAC))] = member.Location{Bia: o.Cabinet, Slot: o.Slot}
+		dir[ident.MAC(backplane.ID(o.MAC))] = ident.At(ident.Cabinet(o.Cabinet), o.Slot)
 		if o.Name == sm.Name {
 			continue
 		}
@@ -57,18 +59,16 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 			return nil, fmt.Errorf("module %s's row: %w", o.Name, err)
 		}
 	}
-	devs := member.Devices{Poll: st.Poll, Managers: map[member.Location]bool{}, Aggregation: map[member.Location]netip.AddrPort{}, Notify: notify}
+	devs := devcache.Config{Poll: st.Poll, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notify, Name: sm.Name}
 	for i, c := range st.Cabinets {
-		model := module.CabinetModels()[c.Model]
-		devs.Cabinets = append(devs.Cabinets, member.Cabinet{Bia: c.Bia, ModelOID: model.OID, Model: c.Model, Detail: model.Detail,
-			Slots: model.Slots, Sequence: int32(i + 1)})
+		devs.Cabinets = append(devs.Cabinets, devcache.Cabinet{Bia: ident.Cabinet(c.Bia), Model: module.CabinetModels()[c.Model], Sequence: int32(i + 1)})
 	}
 	for _, o := range st.Modules {
-		devs.Managers[member.Location{Bia: o.Cabinet, Slot: o.Slot}] = true
+		devs.Managers[ident.At(ident.Cabinet(o.Cabinet), o.Slot)] = true
 	}
 	for _, d := range st.Devices {
 		if d.Type == stackfile.AggregationType {
-			devs.Aggregation[member.Location{Bia: d.Cabinet, Slot: d.Slot}] = d.Ethernet
+			devs.Aggregation[ident.At(ident.Cabinet(d.Cabinet), d.Slot)] = d.Ethernet
 		}
 	}
 	network, address := parseAgentX(chassis)

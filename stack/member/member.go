@@ -1,9 +1,12 @@
-// Package member makes a module a member of a multi-module stack: it runs
-// the negotiation state machine on a clock and the two-path transport, and
-// shows the outcome in the module's MIB (its own role, and the other
-// modules' rows as last heard). It implements module.Stack, through which
-// SNMP Sets (WantPrimary, cpsIsPrimary, the IP configuration) reach the
-// negotiation.
+// Package member makes a module a member of a multi-module stack. Its loop
+// (Run) is the one goroutine that owns the module's negotiation node, its
+// configuration requests in flight (configrpc), its device cache
+// (devcache) and the module's MIB view: everything else — frames from the
+// transport, SNMP Sets, fault injection, status requests — reaches it as a
+// typed event, and it sleeps until the next event or the next deadline of
+// one of its parts. It implements module.Stack, through which SNMP Sets
+// (WantPrimary, cpsIsPrimary, the IP configuration, distributed Sets)
+// reach the negotiation and the stack.
 package member
 
 import (
@@ -11,52 +14,65 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"net/netip"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
+	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/member/configrpc"
+	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
 
-// Location is where a module sits.
-type Location struct{ Bia, Slot int32 }
+// Transport is what a member sends and receives through: the real
+// two-path transport, or an in-memory one in tests.
+type Transport interface {
+	Send(typ backplane.Type, flags uint8, payload []byte) error
+	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
+	// SetLink cuts (false) or restores the Ethernet side.
+	SetLink(up bool)
+	// Run receives until ctx is done, delivering every frame to the
+	// Deliver function the transport was built with.
+	Run(ctx context.Context) error
+}
 
 // Config configures a Member.
 type Config struct {
-	Negotiation negotiation.Config // ID, timers, initial Want
+	Negotiation negotiation.Config // timers (ID and Want come from the module)
 	Transport   transport.Config   // ID, Key, chassis, Ethernet, peers (Deliver is set by New)
-	Module      *module.Module
-	// Directory tells where every module of the stack sits, by ID.
-	Directory map[negotiation.ID]Location
+	// Dial builds the transport (default: the real two-path transport
+	// from Transport).
+	Dial   func(transport.Config) (Transport, error)
+	Module *module.Module
+	// Directory tells where every module of the stack sits, by MAC.
+	Directory map[ident.MAC]ident.Slot
 	// Devices: the stack devices this member polls (as Primary) and caches.
-	Devices Devices
-	Log     logrus.FieldLogger
+	Devices devcache.Config
+	// AckTimeout bounds the wait for a distributed Set's Ack (default
+	// configrpc.DefaultTimeout).
+	AckTimeout time.Duration
+	Log        logrus.FieldLogger
 }
 
-// Member is a running stack member.
-type Member struct {
-	cfg Config
-	log logrus.FieldLogger
+// Command is a fault injected into the member's module.
+type Command uint8
 
-	mu   sync.Mutex // guards node
-	node *negotiation.Node
+// Commands.
+const (
+	LinkDown        Command = iota + 1 // the Ethernet link goes down: ineligible
+	LinkUp                             // link up again (ends an isolation too)
+	EthernetIsolate                    // cut off from the other modules' Ethernet sides, link up
+)
 
-	tr    *transport.Transport
-	inbox chan delivery
-	kick  chan struct{}
-
-	dev devState
-
-	pmu     sync.Mutex // guards pending and reqID
-	pending map[uint32]chan configmsg.Ack
-	reqID   uint32
+func (c Command) String() string {
+	return [...]string{"", "link down", "link up", "ethernet isolate"}[c]
 }
 
 type delivery struct {
@@ -64,13 +80,31 @@ type delivery struct {
 	frame backplane.Frame
 }
 
-// IDOf turns a backplane sender ID (a MAC address) into a negotiation ID.
-func IDOf(b backplane.ID) negotiation.ID {
-	var v uint64
-	for _, x := range b {
-		v = v<<8 | uint64(x)
-	}
-	return negotiation.ID(v)
+type control struct {
+	cmd   Command
+	reply chan struct{}
+}
+
+// Member is a running stack member.
+type Member struct {
+	cfg Config
+	log logrus.FieldLogger
+	mac ident.MAC
+	mod *module.Module
+	tr  Transport
+
+	// Loop-owned.
+	node  *negotiation.Node
+	rpc   *configrpc.RPC
+	dev   *devcache.Cache
+	shown map[ident.MAC]module.PeerView // peers' rows as last written
+	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
+	nseen int
+
+	inbox    chan delivery
+	controls chan control
+	statuses chan chan Status
+	done     chan struct{}
 }
 
 // New builds a member and joins the module to the stack.
@@ -83,64 +117,106 @@ func New(cfg Config) (*Member, error) {
 		l.SetOutput(io.Discard)
 		cfg.Log = l
 	}
-	cfg.Negotiation.ID = IDOf(cfg.Transport.ID)
+	now := time.Now()
+	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{},
+		inbox: make(chan delivery, 1024), controls: make(chan control), statuses: make(chan chan Status), done: make(chan struct{})}
+	cfg.Negotiation.ID = idOf(m.mac)
 	cfg.Negotiation.Want = negotiation.Want(cfg.Module.WantPrimary())
 	if err := cfg.Negotiation.Validate(); err != nil { // defaults the timers
 		return nil, err
 	}
-	node, err := negotiation.New(cfg.Negotiation, time.Now())
+	m.cfg.Negotiation = cfg.Negotiation
+	node, err := negotiation.New(cfg.Negotiation, now)
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1),
-		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano()),
-		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, cols: map[uint8]map[uint32]*mib.Object{}, traffic: time.Now()}}
+	m.node = node
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
-		if f.Type == backplane.TypeConfigAck {
-			// Straight to the waiting Set, which may hold the module's
-			// store (and so the Run loop) until the Ack arrives.
-			m.acknowledged(f)
-			return
-		}
 		select {
 		case m.inbox <- delivery{p, f}:
 		default: // a flood: drop, as a saturated bus would
 		}
 	}
-	if m.tr, err = transport.New(tc); err != nil {
+	dial := cfg.Dial
+	if dial == nil {
+		dial = func(c transport.Config) (Transport, error) { return transport.New(c) }
+	}
+	if m.tr, err = dial(tc); err != nil {
+		return nil, err
+	}
+	m.rpc = configrpc.New(m.tr, cfg.AckTimeout, uint32(now.UnixNano()), cfg.Log)
+	dc := cfg.Devices
+	if dc.Log == nil {
+		dc.Log = cfg.Log
+	}
+	if m.dev, err = devcache.New(dc, cfg.Module, m.tr, now); err != nil {
 		return nil, err
 	}
 	if !cfg.Module.IPValid() {
-		node.SetIPValid(time.Now(), false)
+		node.SetIPValid(now, false)
 	}
-	// From here on the node is shared with SNMP Sets: only under m.mu.
 	cfg.Module.JoinStack(m)
-	// Not Primary until the negotiation says so: the module alone would
-	// have called itself Primary from the start.
+	cfg.Module.SetSolicitationCounter(m.dev.Solicitations)
+	// Not Primary until the negotiation says so.
 	cfg.Module.ApplyRole(false, node.CanPrimary())
 	return m, nil
 }
 
-// Transport gives access to the member's paths (fault injection).
-func (m *Member) Transport() *transport.Transport { return m.tr }
+// idOf and macOf convert between the project's MAC and the negotiation's ID.
+func idOf(m ident.MAC) negotiation.ID   { return negotiation.ID(m.Uint64()) }
+func macOf(id negotiation.ID) ident.MAC { return ident.MACFromUint64(uint64(id)) }
 
-// SetLink sets the module's Ethernet link (the link-down fault).
-func (m *Member) SetLink(up bool) {
-	m.tr.SetLink(up)
-	m.mu.Lock()
-	m.node.SetLink(time.Now(), up)
-	if up {
-		m.node.Announce(time.Now())
+// Solicitations returns how many solicitations this member has sent.
+func (m *Member) Solicitations() uint64 { return m.dev.Solicitations() }
+
+// Control injects a fault (or its end) and returns once the loop has
+// carried it out.
+func (m *Member) Control(ctx context.Context, c Command) error {
+	ctl := control{cmd: c, reply: make(chan struct{})}
+	select {
+	case m.controls <- ctl:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.done:
+		return module.ErrStopped
 	}
-	m.mu.Unlock()
-	m.poke()
+	select {
+	case <-ctl.reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.done:
+		return module.ErrStopped
+	}
 }
 
-// Run runs the member until ctx is done; then it resigns (graceful stop)
-// so that a Standby takes over at once.
+// Status returns the member's state, as its loop sees it.
+func (m *Member) Status(ctx context.Context) (Status, error) {
+	ch := make(chan Status, 1)
+	select {
+	case m.statuses <- ch:
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	case <-m.done:
+		return Status{}, module.ErrStopped
+	}
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	case <-m.done:
+		return Status{}, module.ErrStopped
+	}
+}
+
+// Run is the module's loop: it runs until ctx is done; then it resigns
+// (graceful stop) so that a Standby takes over at once.
 func (m *Member) Run(ctx context.Context) error {
+	defer close(m.done)
+	defer m.mod.LoopStopped()
 	trCtx, stopTr := context.WithCancel(context.Background())
 	trDone := make(chan struct{})
 	go func() {
@@ -148,126 +224,168 @@ func (m *Member) Run(ctx context.Context) error {
 		_ = m.tr.Run(trCtx)
 	}()
 	defer func() { stopTr(); <-trDone }()
-	// Ten ticks a hello, and at least two per claim wait: a claim becomes
-	// the role soon after the wait, not up to a tenth of a hello later.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		m.tick(now)
+		m.flush()
+		wait := time.Until(m.deadline(now))
+		if wait < 0 {
+			wait = 0
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			m.node.Shutdown(time.Now())
+			m.flush()
+			return ctx.Err()
+		case d := <-m.inbox:
+			m.receive(time.Now(), d)
+		case r := <-m.mod.Sets():
+			m.mod.Serve(r)
+		case c := <-m.controls:
+			m.control(time.Now(), c.cmd)
+			close(c.reply)
+		case ch := <-m.statuses:
+			ch <- m.status()
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (m *Member) primary() bool { return m.node.Role() == negotiation.Primary }
+
+// tick advances every part's clock.
+func (m *Member) tick(now time.Time) {
+	m.node.Tick(now)
+	m.rpc.Tick(now)
+	m.dev.Tick(now, m.primary())
+}
+
+// deadline is when the loop must wake next without an event.
+func (m *Member) deadline(now time.Time) time.Time {
+	d := m.nodeDeadline(now)
+	for _, t := range []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())} {
+		if !t.IsZero() && t.Before(d) {
+			d = t
+		}
+	}
+	return d
+}
+
+// nodeDeadline is when the negotiation next needs a tick: ten times a
+// hello, and at least twice per claim wait.
+func (m *Member) nodeDeadline(now time.Time) time.Time {
 	every := m.cfg.Negotiation.Hello / 10
 	if cw := m.cfg.Negotiation.ClaimWait() / 2; cw < every {
 		every = cw
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			m.mu.Lock()
-			m.node.Shutdown(time.Now())
-			m.mu.Unlock()
-			m.flush()
-			return ctx.Err()
-		case d := <-m.inbox:
-			switch d.frame.Type {
-			case backplane.TypeConfigSet:
-				m.configSet(d.frame) // and flush: the node may advertise a new Want
-			case backplane.TypeDeviceReport:
-				m.report(time.Now(), d.path, d.frame, m.Role() == negotiation.Primary)
-				continue
-			case backplane.TypeSolicit:
-				m.heardSolicit(time.Now())
-				continue
-			case backplane.TypeAdvert:
-				a, err := negotiation.UnmarshalAdvert(IDOf(d.frame.From), d.frame.Payload)
-				if err != nil {
-					m.log.WithError(err).Warn("advert dropped")
-					continue
-				}
-				path := negotiation.Backplane
-				if d.path == transport.Ethernet {
-					path = negotiation.Ethernet
-				}
-				m.mu.Lock()
-				m.node.Step(time.Now(), path, a)
-				m.mu.Unlock()
-			default:
-				continue
-			}
-		case <-t.C:
-			m.mu.Lock()
-			m.node.Tick(time.Now())
-			primary := m.node.Role() == negotiation.Primary
-			m.mu.Unlock()
-			m.pollTick(time.Now(), primary)
-		case <-m.kick:
+	return now.Add(every)
+}
+
+// receive handles one frame from the transport.
+func (m *Member) receive(now time.Time, d delivery) {
+	f := d.frame
+	switch f.Type {
+	case backplane.TypeAdvert:
+		a, err := negotiation.UnmarshalAdvert(idOf(ident.MAC(f.From)), f.Payload)
+		if err != nil {
+			m.log.WithError(err).WithField("reason", "malformed").Warn("advert dropped")
+			return
 		}
-		m.flush()
+		path := negotiation.Backplane
+		if d.path == transport.Ethernet {
+			path = negotiation.Ethernet
+		}
+		m.node.Step(now, path, a)
+	case backplane.TypeConfigSet:
+		m.configSet(now, f)
+	case backplane.TypeConfigAck:
+		a, err := configmsg.UnmarshalAck(f.Payload)
+		if err != nil {
+			m.log.WithError(err).WithField("reason", "malformed").Warn("ack dropped")
+			return
+		}
+		m.rpc.Ack(now, ident.MAC(f.From), a)
+	case backplane.TypeDeviceReport:
+		r, err := device.UnmarshalReport(f.Payload)
+		if err != nil {
+			m.log.WithError(err).WithField("reason", "malformed").Warn("device report dropped")
+			return
+		}
+		m.dev.Report(now, d.path == transport.Ethernet, r, m.primary())
+	case backplane.TypeSolicit:
+		m.dev.Solicited(now)
 	}
 }
 
-func (m *Member) poke() {
-	select {
-	case m.kick <- struct{}{}:
-	default:
+// control carries out an injected fault.
+func (m *Member) control(now time.Time, c Command) {
+	switch c {
+	case LinkDown:
+		m.tr.SetLink(false)
+		m.node.SetLink(now, false)
+		m.mod.SetEthernetLink(false)
+	case LinkUp:
+		m.tr.SetLink(true)
+		m.node.SetLink(now, true)
+		m.node.Announce(now)
+		m.mod.SetEthernetLink(true)
+	case EthernetIsolate:
+		// Cut off from the other modules' Ethernet sides with the link up:
+		// still eligible (a partition, with backplane-down).
+		m.tr.SetLink(false)
 	}
+	m.log.WithFields(logrus.Fields{"command": c.String(), "reason": "fault injection"}).Info("fault injected")
 }
 
 // flush sends the node's adverts and shows its state in the module.
 func (m *Member) flush() {
-	m.mu.Lock()
 	rd := m.node.Ready()
-	peers := m.node.Peers()
-	m.mu.Unlock()
 	for _, a := range rd.Adverts {
 		_ = m.tr.Send(backplane.TypeAdvert, 0, negotiation.MarshalAdvert(a))
 	}
 	for _, e := range rd.Events {
-		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String()}
+		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String(), "reason": e.Reason}
 		if e.Peer != 0 {
-			f["peer"] = e.Peer.String()
+			f["peer"] = macOf(e.Peer).String()
 		}
-		m.log.WithFields(f).Info(e.Reason)
+		m.log.WithFields(f).Info("negotiation event")
 	}
-	m.cfg.Module.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
-	for _, p := range peers {
-		loc, ok := m.cfg.Directory[p.ID]
+	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
+	for _, p := range m.node.Peers() {
+		mac := macOf(p.ID)
+		loc, ok := m.cfg.Directory[mac]
 		if !ok || p.Advert.Want == 0 {
 			continue
 		}
-		m.cfg.Module.ApplyPeer(module.PeerView{Bia: loc.Bia, Slot: loc.Slot,
+		v := module.PeerView{Bia: int32(loc.Cabinet), Slot: loc.Slot,
 			Primary: p.Alive && p.Advert.Role == negotiation.Primary, Eligible: p.Alive && p.Advert.Eligible, Want: int32(p.Advert.Want),
-			EthernetLink: p.PathOK[negotiation.Ethernet]})
+			EthernetLink: p.PathOK[negotiation.Ethernet]}
+		if old, ok := m.shown[mac]; !ok || old != v {
+			m.shown[mac] = v
+			m.mod.ApplyPeer(v)
+		}
 	}
 }
 
-// Role returns the member's current role.
-func (m *Member) Role() negotiation.Role {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.node.Role()
-}
-
-// The module.Stack methods are called with the module's store locked.
-// The member never holds its own lock while it writes to the store
-// (flush releases it first), so taking it here cannot deadlock.
+// The module.Stack methods, called on the loop (from Serve).
 
 // IPValid implements module.Stack.
-func (m *Member) IPValid(valid bool) {
-	m.mu.Lock()
-	m.node.SetIPValid(time.Now(), valid)
-	m.mu.Unlock()
-	m.poke()
-}
+func (m *Member) IPValid(valid bool) { m.node.SetIPValid(time.Now(), valid) }
 
 // Want implements module.Stack.
-func (m *Member) Want(w int32) {
-	m.mu.Lock()
-	m.node.SetWant(time.Now(), negotiation.Want(w))
-	m.mu.Unlock()
-	m.poke()
-}
+func (m *Member) Want(w int32) { m.node.SetWant(time.Now(), negotiation.Want(w)) }
 
 // CheckForce implements module.Stack.
 func (m *Member) CheckForce(primary bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if primary {
 		return m.node.CheckForceActive()
 	}
@@ -276,50 +394,44 @@ func (m *Member) CheckForce(primary bool) error {
 
 // Force implements module.Stack.
 func (m *Member) Force(primary bool) error {
-	m.mu.Lock()
-	var err error
 	if primary {
-		err = m.node.ForceActive(time.Now())
-	} else if err = m.node.ForceStandby(time.Now()); err != nil {
-		err = fmt.Errorf("step down: %w", err)
+		return m.node.ForceActive(time.Now())
 	}
-	m.mu.Unlock()
-	m.poke()
-	return err
+	if err := m.node.ForceStandby(time.Now()); err != nil {
+		return fmt.Errorf("step down: %w", err)
+	}
+	return nil
 }
 
-// macOf turns a negotiation ID back into a MAC address.
-func macOf(id negotiation.ID) [6]byte {
-	var b [6]byte
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(id)
-		id >>= 8
-	}
-	return b
+// Reloaded implements module.Stack: after a Reset the negotiation hears
+// what the reloaded settings say, and the peers' rows are written again.
+func (m *Member) Reloaded() {
+	now := time.Now()
+	m.node.SetWant(now, negotiation.Want(m.mod.WantPrimary()))
+	m.node.SetIPValid(now, m.mod.IPValid())
+	clear(m.shown)
 }
 
-// peerAt finds the module at bia/slot in the directory.
-func (m *Member) peerAt(bia, slot int32) (negotiation.ID, bool) {
-	for id, loc := range m.cfg.Directory {
-		if loc == (Location{bia, slot}) && id != m.cfg.Negotiation.ID {
-			return id, true
+// peerAt finds the module at a slot in the directory.
+func (m *Member) peerAt(at ident.Slot) (ident.MAC, bool) {
+	for mac, loc := range m.cfg.Directory {
+		if loc == at && mac != m.mac {
+			return mac, true
 		}
 	}
-	return 0, false
+	return ident.MAC{}, false
 }
 
 // CheckRemote implements module.Stack.
 func (m *Member) CheckRemote(rc module.RemoteChange) error {
-	var id negotiation.ID
+	var mac ident.MAC
 	if rc.Module {
 		var ok bool
-		if id, ok = m.peerAt(rc.Bia, rc.Slot); !ok {
+		if mac, ok = m.peerAt(ident.At(ident.Cabinet(rc.Bia), rc.Slot)); !ok {
 			return fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot)
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.node.Role() != negotiation.Primary {
+	if !m.primary() {
 		if rc.Module {
 			return errors.New("only the Primary distributes another module's WantPrimary: set it there, or on that module")
 		}
@@ -329,133 +441,76 @@ func (m *Member) CheckRemote(rc module.RemoteChange) error {
 		return nil
 	}
 	for _, p := range m.node.Peers() {
-		if p.ID == id && p.Alive {
+		if p.ID == idOf(mac) && p.Alive {
 			return nil
 		}
 	}
-	return fmt.Errorf("module %s at %d/%d is not heard", id, rc.Bia, rc.Slot)
+	return fmt.Errorf("module %s at %d/%d is not heard", mac, rc.Bia, rc.Slot)
 }
 
-// AckTimeout is how long a distributed Set waits for its target's Ack: at
-// most a hello, so that a Set to a silent module never holds the member up
-// for long.
-func (m *Member) AckTimeout() time.Duration {
-	if h := m.cfg.Negotiation.Hello; h < 500*time.Millisecond {
-		return h
-	}
-	return 500 * time.Millisecond
-}
-
-// Remote implements module.Stack.
-func (m *Member) Remote(rc module.RemoteChange) error {
-	var t configmsg.Target
-	if rc.Module {
-		id, ok := m.peerAt(rc.Bia, rc.Slot)
-		if !ok {
-			return fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot)
+// Distribute implements module.Stack.
+func (m *Member) Distribute(rcs []module.RemoteChange, done func(error)) {
+	var changes []configrpc.Change
+	for _, rc := range rcs {
+		var t configmsg.Target
+		if rc.Module {
+			mac, ok := m.peerAt(ident.At(ident.Cabinet(rc.Bia), rc.Slot))
+			if !ok {
+				if done != nil {
+					done(fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot))
+				}
+				return
+			}
+			t = configmsg.Target{Kind: configmsg.KindModule, MAC: mac}
+		} else {
+			t = configmsg.Target{Kind: configmsg.KindDevice, Bia: uint16(rc.Bia), Slot: uint16(rc.Slot)}
 		}
-		t = configmsg.Target{Kind: configmsg.KindModule, MAC: macOf(id)}
-	} else {
-		t = configmsg.Target{Kind: configmsg.KindDevice, Bia: uint16(rc.Bia), Slot: uint16(rc.Slot)}
+		changes = append(changes, configrpc.Change{Do: setOf(t, rc.Object, rc.New), Undo: setOf(t, rc.Object, rc.Old), Name: rc.Name})
 	}
-	set := func(v smi.Value) configmsg.Set {
-		s := configmsg.Set{Target: t, Object: rc.Object, Type: configmsg.Integer, Int: v.Int}
-		if v.Type == smi.TypeOctetString {
-			s.Type, s.Bytes = configmsg.Octets, v.Bytes
-		}
-		return s
-	}
-	err := m.distribute(set(rc.New))
-	if err != nil && !rc.Old.Equal(rc.New) {
-		// Perhaps only the Ack was lost: ask for the old value back.
-		_ = m.distribute(set(rc.Old))
-	}
-	log := m.log.WithFields(logrus.Fields{"object": rc.Name, "bia": rc.Bia, "slot": rc.Slot, "value": rc.New.String()})
-	if err != nil {
-		log.WithError(err).Warn("set not distributed")
-		return err
-	}
-	log.Info("set distributed and acknowledged")
-	return nil
-}
-
-// distribute sends s (with a fresh request ID) on both paths and waits for
-// its target's Ack.
-func (m *Member) distribute(s configmsg.Set) error {
-	ch := make(chan configmsg.Ack, 1)
-	m.pmu.Lock()
-	m.reqID++
-	s.ID = m.reqID
-	m.pending[s.ID] = ch
-	m.pmu.Unlock()
-	defer func() {
-		m.pmu.Lock()
-		delete(m.pending, s.ID)
-		m.pmu.Unlock()
-	}()
-	payload, err := configmsg.MarshalSet(s)
-	if err != nil {
-		return err
-	}
-	if err := m.tr.Send(backplane.TypeConfigSet, 0, payload); err != nil {
-		return err
-	}
-	timer := time.NewTimer(m.AckTimeout())
-	defer timer.Stop()
-	select {
-	case a := <-ch:
-		if a.Status != configmsg.OK {
-			return fmt.Errorf("%s answered: %s", s.Target, a.Status)
-		}
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("%s did not acknowledge within %s", s.Target, m.AckTimeout())
-	}
-}
-
-// acknowledged hands an Ack to the Set waiting for it.
-func (m *Member) acknowledged(f backplane.Frame) {
-	a, err := configmsg.UnmarshalAck(f.Payload)
-	if err != nil {
-		m.log.WithError(err).Warn("ack dropped")
+	if done == nil {
+		m.rpc.Distribute(time.Now(), changes, nil)
 		return
 	}
-	m.pmu.Lock()
-	ch := m.pending[a.ID]
-	m.pmu.Unlock()
-	if ch != nil && a.Target.Kind == configmsg.KindModule && a.Target.MAC != f.From {
-		m.log.WithField("peer", IDOf(f.From).String()).Warn("ack from a module that is not the Set's target dropped")
-		return
-	}
-	if ch != nil {
-		select {
-		case ch <- a:
-		default: // the copy from the other path
+	m.rpc.Distribute(time.Now(), changes, func(err error) {
+		for _, rc := range rcs {
+			log := m.log.WithFields(logrus.Fields{"object": rc.Name, "bia": rc.Bia, "slot": rc.Slot, "value": rc.New.String()})
+			if err != nil {
+				log.WithField("reason", err.Error()).Warn("set not distributed")
+			} else {
+				log.Info("set distributed and acknowledged")
+			}
 		}
+		done(err)
+	})
+}
+
+func setOf(t configmsg.Target, obj configmsg.Object, v smi.Value) configmsg.Set {
+	s := configmsg.Set{Target: t, Object: obj, Type: configmsg.Integer, Int: v.Int}
+	if v.Type == smi.TypeOctetString {
+		s.Type, s.Bytes = configmsg.Octets, v.Bytes
 	}
+	return s
 }
 
 // configSet applies a Set the Primary distributed, if it is for this
 // module, and acknowledges it.
-func (m *Member) configSet(f backplane.Frame) {
+func (m *Member) configSet(now time.Time, f backplane.Frame) {
 	s, err := configmsg.UnmarshalSet(f.Payload)
 	if err != nil {
-		m.log.WithError(err).Warn("config set dropped")
+		m.log.WithError(err).WithField("reason", "malformed").Warn("config set dropped")
 		return
 	}
-	self := macOf(m.cfg.Negotiation.ID)
-	if s.Target.Kind != configmsg.KindModule || s.Target.MAC != self {
+	if s.Target.Kind != configmsg.KindModule || ident.MAC(s.Target.MAC) != m.mac {
 		return // another's: the Primary's traffic, listened in on
 	}
-	from := IDOf(f.From)
-	status := configmsg.OK
-	m.mu.Lock()
+	from := ident.MAC(f.From)
 	primary := false
 	for _, p := range m.node.Peers() {
-		if p.ID == from && p.Alive && p.Advert.Role == negotiation.Primary {
+		if p.ID == idOf(from) && p.Alive && p.Advert.Role == negotiation.Primary {
 			primary = true
 		}
 	}
+	status := configmsg.OK
 	switch {
 	case !primary:
 		status = configmsg.Refused
@@ -463,69 +518,30 @@ func (m *Member) configSet(f backplane.Frame) {
 		status = configmsg.UnknownObject
 	case s.Type != configmsg.Integer || s.Int < int32(negotiation.WantYes) || s.Int > int32(negotiation.WantAlways):
 		status = configmsg.BadValue
+	case m.applied(s.ID):
+		// The copy from the other path: applied already, acknowledged again.
 	default:
-		m.node.SetWant(time.Now(), negotiation.Want(s.Int))
+		m.node.SetWant(now, negotiation.Want(s.Int))
+		m.mod.SetOwnWant(s.Int)
+		m.remember(s.ID)
+		m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int}).Info("set by the Primary")
 	}
-	m.mu.Unlock()
-	log := m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int})
-	if status == configmsg.OK {
-		m.cfg.Module.SetOwnWant(s.Int)
-		log.Info("set by the Primary")
-	} else {
-		log.Warn("set from the backplane refused: " + status.String())
+	if status != configmsg.OK {
+		m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int, "reason": status.String()}).Warn("set from the backplane refused")
 	}
 	_ = m.tr.Send(backplane.TypeConfigAck, 0, configmsg.MarshalAck(configmsg.Ack{ID: s.ID, Target: s.Target, Status: status}))
 }
 
-// PathState is what a member knows of one path to a peer.
-type PathState struct {
-	OK        bool      `json:"ok"` // heard on it within a holdtime
-	LastHeard time.Time `json:"last_heard,omitzero"`
-}
-
-// PeerState is a member's view of another module.
-type PeerState struct {
-	MAC       string    `json:"mac"`
-	Bia       int32     `json:"cabinet"`
-	Slot      int32     `json:"slot"`
-	Alive     bool      `json:"alive"`
-	Role      string    `json:"role"`
-	Eligible  bool      `json:"can_primary"`
-	Want      string    `json:"want_primary"`
-	LinkFault bool      `json:"link_failure"` // heard on one path only
-	Backplane PathState `json:"backplane"`
-	Ethernet  PathState `json:"ethernet"`
-}
-
-// Status is a member's negotiation state, in the spirit of `show failover`.
-type Status struct {
-	Role        string      `json:"role"`
-	CanPrimary  bool        `json:"can_primary"`
-	Want        string      `json:"want_primary"`
-	ActiveSince time.Time   `json:"active_since,omitzero"` // Primary since
-	LastChange  time.Time   `json:"last_change,omitzero"`  // the last role change…
-	LastReason  string      `json:"last_reason,omitempty"` // …and why
-	Peers       []PeerState `json:"peers"`
-	// Solicitations sent (only a Primary's grow) and device reports heard.
-	Solicitations uint64 `json:"solicitations"`
-	Reports       uint64 `json:"device_reports"`
-}
-
-// Status returns the member's negotiation state.
-func (m *Member) Status() Status {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := m.node
-	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{},
-		Solicitations: m.dev.solicits.Load(), Reports: m.dev.reports.Load()}
-	st.LastChange, st.LastReason = n.LastFailover()
-	for _, p := range n.Peers() {
-		mac := macOf(p.ID)
-		loc := m.cfg.Directory[p.ID]
-		st.Peers = append(st.Peers, PeerState{MAC: backplane.ID(mac).String(), Bia: loc.Bia, Slot: loc.Slot, Alive: p.Alive,
-			Role: p.Advert.Role.String(), Eligible: p.Advert.Eligible, Want: p.Advert.Want.String(), LinkFault: p.LinkFault,
-			Backplane: PathState{OK: p.PathOK[negotiation.Backplane], LastHeard: p.Heard[negotiation.Backplane]},
-			Ethernet:  PathState{OK: p.PathOK[negotiation.Ethernet], LastHeard: p.Heard[negotiation.Ethernet]}})
+func (m *Member) applied(id uint32) bool {
+	for i := 0; i < m.nseen && i < len(m.seen); i++ {
+		if m.seen[i] == id {
+			return true
+		}
 	}
-	return st
+	return false
+}
+
+func (m *Member) remember(id uint32) {
+	m.seen[m.nseen%len(m.seen)] = id
+	m.nseen++
 }

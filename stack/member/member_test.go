@@ -4,70 +4,56 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
 
 type stackRig struct {
 	t       *testing.T
-	chassis *backplane.Chassis
+	net     *memNet
+	macs    []ident.MAC
 	mods    []*module.Module
 	members []*Member
 	cancel  []context.CancelFunc
 	done    []chan struct{}
+	tx      atomic.Uint64
 }
 
-func freeUDP(t *testing.T) netip.AddrPort {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).AddrPort()
-}
+func macN(i int) ident.MAC { return ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(i + 1)} }
 
-// newStackRig runs n members in one process over a real chassis socket and
-// real UDP, each with a real module store.
+// newStackRig runs n members in one process over an in-memory network,
+// each with a real module and its loop.
 func newStackRig(t *testing.T, n int) *stackRig {
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	sock := filepath.Join(t.TempDir(), "bus.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &stackRig{t: t, chassis: backplane.NewChassis(nil)}
-	go func() { _ = r.chassis.Serve(ctx, ln) }()
-	eth := make([]netip.AddrPort, n)
-	dir := map[negotiation.ID]Location{}
-	for i := range eth {
-		eth[i] = freeUDP(t)
-		dir[IDOf(backplane.ID{0, 0xc0, 0xf2, 0, 0, byte(i + 1)})] = Location{1, int32(i + 1)}
+	r := &stackRig{t: t, net: newMemNet()}
+	dir := map[ident.MAC]ident.Slot{}
+	for i := 0; i < n; i++ {
+		r.macs = append(r.macs, macN(i))
+		dir[macN(i)] = ident.At(1, int32(i+1))
 	}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
 	cfgs := make([]module.Config, n)
 	for i := range cfgs {
 		cfg := module.Default()
-		cfg.Name, cfg.Slot, cfg.MAC = fmt.Sprintf("m%d", i+1), int32(i+1), fmt.Sprintf("00:c0:f2:00:00:%02x", i+1)
+		cfg.Name, cfg.Slot, cfg.MAC = fmt.Sprintf("m%d", i+1), int32(i+1), macN(i).String()
 		cfg.IPAddress = fmt.Sprintf("192.0.2.%d", 11+i)
 		cfgs[i] = cfg
 	}
 	for i := 0; i < n; i++ {
-		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet})
+		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet, Stack: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,17 +64,10 @@ func newStackRig(t *testing.T, n int) *stackRig {
 				}
 			}
 		}
-		var peers []netip.AddrPort
-		for j, e := range eth {
-			if j != i {
-				peers = append(peers, e)
-			}
-		}
 		m, err := New(Config{
 			Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
-			Transport: transport.Config{ID: backplane.ID{0, 0xc0, 0xf2, 0, 0, byte(i + 1)}, Key: []byte("stack-key"),
-				ChassisNetwork: "unix", ChassisAddr: sock, Ethernet: eth[i], Peers: peers, Reattach: 10 * time.Millisecond},
-			Module: mod, Directory: dir, Log: quiet,
+			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
+			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -105,6 +84,27 @@ func newStackRig(t *testing.T, n int) *stackRig {
 		}
 	})
 	return r
+}
+
+// set runs a whole Set through module i's AgentX handler, as snmpd would.
+func (r *stackRig) set(i int, vbs ...smi.VarBind) *smi.SetError {
+	h := r.mods[i].Handler()
+	tx := r.tx.Add(1)
+	if err := h.TestSet(tx, vbs); err != nil {
+		h.CleanupSet(tx)
+		return err
+	}
+	if err := h.CommitSet(tx); err != nil {
+		h.UndoSet(tx)
+		h.CleanupSet(tx)
+		return err
+	}
+	h.CleanupSet(tx)
+	return nil
+}
+
+func (r *stackRig) vb(i int, name string, v smi.Value, idx ...uint32) smi.VarBind {
+	return smi.VarBind{Name: r.mods[i].Store().InstanceOID(name, idx...), Value: v}
 }
 
 // primaries returns the indexes of the running modules whose MIB says
@@ -135,22 +135,27 @@ func (r *stackRig) waitOnePrimary(within time.Duration, skip ...int) int {
 			return ps[0]
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("no single Primary within %s: %v", within, r.primaries(skip...))
+			r.t.Fatalf("no single Primary within %s: %v\n%s", within, r.primaries(skip...), r.dump())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// dump describes every member's view, for failure messages.
+// dump describes every running member's view, for failure messages.
 func (r *stackRig) dump() string {
 	var b strings.Builder
 	for i, m := range r.members {
-		m.mu.Lock()
-		fmt.Fprintf(&b, "member %d: %s can=%v\n", i, m.node.Role(), m.node.CanPrimary())
-		for _, p := range m.node.Peers() {
-			fmt.Fprintf(&b, "  peer %s alive=%v role=%s eligible=%v paths=%v\n", p.ID, p.Alive, p.Advert.Role, p.Advert.Eligible, p.PathOK)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := m.Status(ctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(&b, "member %d: %v\n", i, err)
+			continue
 		}
-		m.mu.Unlock()
+		fmt.Fprintf(&b, "member %d: %s can=%v\n", i, st.Role, st.CanPrimary)
+		for _, p := range st.Peers {
+			fmt.Fprintf(&b, "  peer %s alive=%v role=%s eligible=%v bp=%v eth=%v\n", p.MAC, p.Alive, p.Role, p.Eligible, p.Backplane.OK, p.Ethernet.OK)
+		}
 	}
 	return b.String()
 }
@@ -161,7 +166,7 @@ func (r *stackRig) waitFor(what string, cond func([]int) bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond(r.primaries()) {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("timed out waiting for %s: Primaries %v", what, r.primaries())
+			r.t.Fatalf("timed out waiting for %s: Primaries %v\n%s", what, r.primaries(), r.dump())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -169,10 +174,7 @@ func (r *stackRig) waitFor(what string, cond func([]int) bool) {
 
 func TestStackElectsAndFailsOver(t *testing.T) {
 	r := newStackRig(t, 3)
-	// With equal preference the lowest MAC (module 0) wins a simultaneous
-	// start; members started one after the other may let an earlier one
-	// take the role first, and then incumbency keeps it. Either way, one.
-	p := r.waitOnePrimary(10 * time.Second)
+	r.waitOnePrimary(10 * time.Second)
 	// Every module shows the others' rows as last heard, agreeing on the
 	// one Primary (re-read each time: under load the role may move).
 	agree := func() bool {
@@ -197,53 +199,40 @@ func TestStackElectsAndFailsOver(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	_ = p
 
 	// SNMP: WantPrimary = always on a Standby preempts.
-	s2 := r.mods[2].Store()
-	if err := s2.Set([]smi.VarBind{{Name: s2.InstanceOID("cpsmm100WantPrimary", 1, 3), Value: smi.Integer(3)}}); err != nil {
+	if err := r.set(2, r.vb(2, "cpsmm100WantPrimary", smi.Integer(3), 1, 3)); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor("module 2 alone Primary after WantPrimary always", func(ps []int) bool { return len(ps) == 1 && ps[0] == 2 })
 
 	// cpsIsPrimary = no on the Primary: it steps down, another takes over.
-	if err := s2.Set([]smi.VarBind{{Name: s2.InstanceOID("cpsIsPrimary", 0), Value: smi.Integer(2)}}); err != nil {
+	if err := r.set(2, r.vb(2, "cpsIsPrimary", smi.Integer(2), 0)); err != nil {
 		t.Fatalf("step down: %v", err)
 	}
 	r.waitFor("another Primary after cpsIsPrimary = no on module 2", func(ps []int) bool { return len(ps) == 1 && ps[0] != 2 })
-	p = r.primaries()[0]
-	// Module 2 (always) yields to it rather than take the role back: the
-	// new Primary hears it advertise Yield.
-	deadline = time.Now().Add(10 * time.Second)
-	for yields := false; !yields; {
-		r.members[p].mu.Lock()
-		for _, st := range r.members[p].node.Peers() {
-			if st.ID == IDOf(backplane.ID{0, 0xc0, 0xf2, 0, 0, 3}) && st.Advert.Yield {
-				yields = true
-			}
+	p := r.primaries()[0]
+	// Module 2 (always) does not take the role back while p lives.
+	for i := 0; i < 20; i++ {
+		if ps := r.primaries(); len(ps) != 1 || ps[0] != p {
+			t.Fatalf("module 2 took the role back: %v\n%s", ps, r.dump())
 		}
-		r.members[p].mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("module 2 does not yield:\n%s", r.dump())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if ps := r.primaries(); len(ps) != 1 || ps[0] != p {
-		t.Fatalf("module 2 took the role back: %v", ps)
+		time.Sleep(25 * time.Millisecond)
 	}
 
 	// The Primary is cut off on both paths (as if it died): another takes over.
-	r.chassis.SetFault(backplane.ID{0, 0xc0, 0xf2, 0, 0, byte(p + 1)}, backplane.Fault{Cut: true})
-	r.members[p].Transport().SetLink(false)
+	r.net.cut(r.macs[p], true)
+	r.members[p].tr.SetLink(false)
 	start := time.Now()
 	q := r.waitOnePrimary(10*time.Second, p)
 	t.Logf("module %d took over %s after module %d went silent", q, time.Since(start), p)
 
 	// An ineligible module (its link down) refuses to be forced to Primary.
 	other := 3 - p - q
-	r.members[other].SetLink(false)
-	so := r.mods[other].Store()
-	if err := so.Set([]smi.VarBind{{Name: so.InstanceOID("cpsIsPrimary", 0), Value: smi.Integer(1)}}); err == nil || err.Status != smi.InconsistentValue {
+	if err := r.members[other].Control(context.Background(), LinkDown); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.set(other, r.vb(other, "cpsIsPrimary", smi.Integer(1), 0)); err == nil || err.Status != smi.InconsistentValue {
 		t.Errorf("forcing an ineligible module: %v", err)
 	}
 }
@@ -257,6 +246,10 @@ func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	q := r.waitOnePrimary(10*time.Second, p)
 	took := time.Since(start)
 	t.Logf("graceful handover from %d to %d in %s", p, q, took)
+	// At once: the resignation is heard, no holdtime (750 ms) waited out.
+	if limit := 375 * time.Millisecond; took > limit {
+		t.Errorf("graceful handover took %s, more than half a holdtime (%s)", took, limit)
+	}
 }
 
 // wantOf reads module j's WantPrimary in module i's MIB.
@@ -269,9 +262,8 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 	r := newStackRig(t, 3)
 	p := r.waitOnePrimary(10 * time.Second)
 	a, b := (p+1)%3, (p+2)%3
-	setWant := func(on, of int, w int32) *mib.SetError {
-		st := r.mods[on].Store()
-		return st.Set([]smi.VarBind{{Name: st.InstanceOID("cpsmm100WantPrimary", 1, uint32(of+1)), Value: smi.Integer(w)}})
+	setWant := func(on, of int, w int32) *smi.SetError {
+		return r.set(on, r.vb(on, "cpsmm100WantPrimary", smi.Integer(w), 1, uint32(of+1)))
 	}
 
 	// A Standby does not distribute: inconsistentValue, nothing changes.
@@ -305,8 +297,7 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 	r.waitFor("the target of WantPrimary always to become Primary", func(ps []int) bool { return len(ps) == 1 && ps[0] == a })
 
 	// Other columns of another module's row are not distributed.
-	st := r.mods[a].Store()
-	if err := st.Set([]smi.VarBind{{Name: st.InstanceOID("cpsmm100SysName", 1, uint32(b+1)), Value: smi.OctetString([]byte("x"))}}); err == nil || err.Status != smi.InconsistentValue {
+	if err := r.set(a, r.vb(a, "cpsmm100SysName", smi.OctetString([]byte("x")), 1, uint32(b+1))); err == nil || err.Status != smi.InconsistentValue {
 		t.Fatalf("SysName of another module through the Primary: %v, want inconsistentValue", err)
 	}
 
@@ -316,12 +307,102 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 	r.cancel[b]()
 	<-r.done[b]
 	before := r.wantOf(a, b)
+	start := time.Now()
 	err := setWant(a, b, 3)
 	if err == nil || (err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue) {
 		t.Fatalf("WantPrimary of a stopped module: %v, want commitFailed or inconsistentValue", err)
 	}
-	t.Logf("WantPrimary of a stopped module: %v", err)
+	t.Logf("WantPrimary of a stopped module: %v after %s", err, time.Since(start))
 	if w := r.wantOf(a, b); w != before {
 		t.Fatalf("the failed Set changed the Primary's view of module %d: %d, was %d", b, w, before)
+	}
+}
+
+// A pending Set never holds the loop: while the Primary waits for a
+// silent target's Ack, its adverts go on and reads are answered.
+func TestPendingSetHoldsNothing(t *testing.T) {
+	r := newStackRig(t, 3)
+	p := r.waitOnePrimary(10 * time.Second)
+	a := (p + 1) % 3
+	// Module a stops hearing anything (a hang) but the Primary still
+	// believes it alive for a holdtime.
+	r.net.cut(r.macs[a], true)
+	r.members[a].tr.SetLink(false)
+	done := make(chan *smi.SetError, 1)
+	go func() { done <- r.set(p, r.vb(p, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(a+1))) }()
+	var worst time.Duration
+	for {
+		select {
+		case err := <-done:
+			if err == nil || (err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue) {
+				t.Fatalf("Set to a silent module: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, serr := r.members[p].Status(ctx)
+			cancel()
+			if serr != nil {
+				t.Fatal(serr)
+			}
+			t.Logf("Set answered %v; worst read %s", err, worst)
+			if worst > 50*time.Millisecond {
+				t.Errorf("a read waited %s while the Set was pending", worst)
+			}
+			return
+		default:
+		}
+		start := time.Now()
+		r.mods[p].Store().Value("cpsIsPrimary", 0)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if _, err := r.members[p].Status(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Reset rebuilds the module's settings and the negotiation hears them:
+// the MIB and the peers never disagree on WantPrimary.
+func TestResetTellsTheNegotiation(t *testing.T) {
+	r := newStackRig(t, 2)
+	p := r.waitOnePrimary(10 * time.Second)
+	s := 1 - p
+	if err := r.set(s, r.vb(s, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(s+1))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.wantOf(p, s) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Primary does not hear want=no from %d", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := r.set(s, r.vb(s, "cpsmm100Reset", smi.Integer(1), 1, uint32(s+1))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.mods[s].Resets():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reset")
+	}
+	// Nothing was saved: the reset restores the start value yes(1), in the
+	// module's own MIB and, by its adverts, in the Primary's.
+	if w := r.wantOf(s, s); w != 1 {
+		t.Fatalf("after reset module %d's MIB says WantPrimary %d", s, w)
+	}
+	for r.wantOf(p, s) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after reset the Primary still hears WantPrimary %d from %d", r.wantOf(p, s), s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	st, err := r.members[s].Status(ctx)
+	if err != nil || st.Want != "yes" {
+		t.Fatalf("after reset the negotiation wants %q (%v)", st.Want, err)
 	}
 }

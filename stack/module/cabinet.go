@@ -37,8 +37,8 @@ func cabinetModelNames() []string {
 	return n
 }
 
-// Product identifiers used as cpsModuleModel values.
-const (
-	oidCpsmM100 = "1.3.6.1.4.1.868.1.4.1.2.1"
-	oidEmpty    = "1.3.6.1.4.1.868.1.4.1.2.1001"
-)
+// ProductCpsmm100 is cpsmM100Id, the cpsModuleModel of a management module.
+func ProductCpsmm100() smi.OID { return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1") }
+
+// ProductEmpty is cpsEmptyId, the cpsModuleModel of an empty slot.
+func ProductEmpty() smi.OID { return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1001") }

@@ -89,15 +89,15 @@ func TestIPConsistency(t *testing.T) {
 		{"0.0.0.0", "0.0.0.0", "0.0.0.0", true}, // unconfigured: consistent, not valid
 	}
 	for _, tc := range tests {
-		why := ipConsistent(ip(tc.ip).Addr(), ip(tc.mask).Addr(), ip(tc.gw).Addr())
+		why := ipConsistent(ip(tc.ip), ip(tc.mask), ip(tc.gw))
 		if (why == "") != tc.ok {
 			t.Errorf("%s/%s gw %s: %q", tc.ip, tc.mask, tc.gw, why)
 		}
 	}
-	if ipConfigValid(ip("0.0.0.0").Addr(), ip("255.255.255.0").Addr(), ip("0.0.0.0").Addr()) {
+	if ipConfigValid(smiIP("0.0.0.0").Addr(), smiIP("255.255.255.0").Addr(), smiIP("0.0.0.0").Addr()) {
 		t.Error("an unconfigured address is valid")
 	}
-	if maskBits(ip("255.0.255.0").Addr()) != -1 || maskBits(ip("255.255.254.0").Addr()) != 23 {
+	if maskBits(smiIP("255.0.255.0").Addr()) != -1 || maskBits(smiIP("255.255.254.0").Addr()) != 23 {
 		t.Error("maskBits")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,43 +15,43 @@ import (
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
-// Enumerated values used below (from the MIB).
-const (
-	yes = 1
-	no  = 2
-
-	on  = 1
-	off = 2
-
-	saveConfig = 1
-	noSave     = 2
-	reset      = 1
-	noReset    = 2
-	clean      = 1
-)
-
 // Module is one emulated CPSMM100 serving its view from a mib.Store.
+//
+// One goroutine, the module's loop, is the only writer of the view: the
+// lone module's Run, or in a stack the member's loop. SNMP Sets reach the
+// loop through Handler (reads go straight to the store); everything the
+// loop's owner learns (roles, peers, links, devices) it writes through the
+// methods below, which must be called on the loop only.
 type Module struct {
 	log      logrus.FieldLogger
 	store    *mib.Store
+	obj      *Objects
 	stateDir string
 	version  string
-
-	mu   sync.Mutex // serialises Reset against itself
-	base Config     // the configuration the process was started with
+	base     Config   // the configuration the process was started with
+	own      []uint32 // the module's own row index (BiaIndex, SlotIndex)
 
 	booted   atomic.Int64 // unix nanos of the last (re)start
 	saves    atomic.Uint32
 	sessions atomic.Pointer[func() uint64]
 	solicits atomic.Pointer[func() uint64]
-	stack    atomic.Pointer[Stack]
 	resets   chan struct{}
 
-	// undoSave is the saved file before the last SaveConfig commit (its
-	// bytes, or empty when there was none), for UndoSet. Guarded by the
-	// store's lock: only the Policy, called under it, touches it.
-	undoSave *snapshot
+	sets chan *SetRequest // SNMP Set phases for the loop
+	done chan struct{}    // closed when the loop has stopped
+
+	inStack bool // the module runs in a stack (Options.Stack)
+
+	// Loop-owned state.
+	stack    Stack      // what the module defers to in a stack (JoinStack)
+	role     *roleState // what the stack last decided (stack only)
+	link     bool       // Ethernet link (the link-down fault)
+	dirty    bool       // the device cache is stale (cpsmm100CacheClean)
+	undoSave *snapshot  // the saved file before the last SaveConfig, for UndoSet
+	pending  map[uint64]*pendingCommit
 }
+
+type roleState struct{ primary, can bool }
 
 // Options configure New.
 type Options struct {
@@ -61,6 +60,10 @@ type Options struct {
 	Version  string // emulator version for cpsEmuVersion
 	Log      logrus.FieldLogger
 	Registry *mib.Registry // default mib.DefaultRegistry()
+	// Stack: the module runs in a stack (it will JoinStack before its loop
+	// runs): the negotiation decides its role, and its cabinets come from
+	// the device cache.
+	Stack bool
 }
 
 // New builds a module: the start configuration, overlaid with the settings
@@ -75,10 +78,16 @@ func New(o Options) (*Module, error) {
 	if o.Registry == nil {
 		o.Registry = mib.DefaultRegistry()
 	}
+	objs, err := ResolveObjects(o.Registry)
+	if err != nil {
+		return nil, err
+	}
 	m := &Module{
 		log:   o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
-		store: mib.NewStore(o.Registry), stateDir: o.StateDir, version: o.Version,
-		base: o.Config, resets: make(chan struct{}, 1),
+		store: mib.NewStore(o.Registry), obj: objs, stateDir: o.StateDir, version: o.Version,
+		base: o.Config, inStack: o.Stack, own: []uint32{uint32(o.Config.Bia), uint32(o.Config.Slot)}, link: true,
+		resets: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
+		pending: map[uint64]*pendingCommit{},
 	}
 	zero := func() uint64 { return 0 }
 	m.sessions.Store(&zero)
@@ -90,8 +99,15 @@ func New(o Options) (*Module, error) {
 	return m, nil
 }
 
-// Store returns the module's MIB view (the AgentX Handler).
+// Store returns the module's MIB view. Readers may use it freely; writes
+// go through the loop.
 func (m *Module) Store() *mib.Store { return m.store }
+
+// Objects returns the module's resolved object handles.
+func (m *Module) Objects() *Objects { return m.obj }
+
+// Own returns the module's own row index (BiaIndex, SlotIndex).
+func (m *Module) Own() []uint32 { return slices.Clone(m.own) }
 
 // Resets returns a channel that receives after each Reset completes.
 func (m *Module) Resets() <-chan struct{} { return m.resets }
@@ -102,13 +118,21 @@ func (m *Module) SetSessionCounter(fn func() uint64) { m.sessions.Store(&fn) }
 // SetSolicitationCounter makes cpsEmuSolicitations report fn().
 func (m *Module) SetSolicitationCounter(fn func() uint64) { m.solicits.Store(&fn) }
 
-// Reset restarts the module's state from the saved configuration (or the
-// start configuration when nothing was saved), as cpsmm100Reset does.
-func (m *Module) Reset() error {
+// Uptime is the time since the module last (re)started, as
+// cpsmm100SysUpTime shows it.
+func (m *Module) Uptime() time.Duration { return time.Since(time.Unix(0, m.booted.Load())) }
+
+// reset restarts the module's state from the saved configuration (or the
+// start configuration when nothing was saved), as cpsmm100Reset does. In a
+// stack the negotiation is told what the reloaded settings say.
+func (m *Module) reset() error {
 	if err := m.load(); err != nil {
 		return err
 	}
-	m.log.Info("module reset from saved configuration")
+	if m.stack != nil {
+		m.stack.Reloaded()
+	}
+	m.log.WithField("reason", "cpsmm100Reset").Info("module reset from saved configuration")
 	select {
 	case m.resets <- struct{}{}:
 	default:
@@ -116,10 +140,9 @@ func (m *Module) Reset() error {
 	return nil
 }
 
-// load (re)builds every cell from the start configuration and saved settings.
+// load (re)builds the module's own cells from the start configuration and
+// saved settings.
 func (m *Module) load() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	cfg := m.base
 	if m.stateDir != "" {
 		st, ok, err := LoadSaved(m.stateDir)
@@ -135,158 +158,216 @@ func (m *Module) load() error {
 		}
 	}
 	m.booted.Store(time.Now().UnixNano())
-	return m.populate(cfg)
-}
-
-// cellValue is one object's value in a row being written.
-type cellValue struct {
-	name string
-	v    smi.Value
-}
-
-// putRow writes every value of cells at index.
-func putRow(s *mib.Store, cells []cellValue, index ...uint32) error {
-	for _, c := range cells {
-		if err := s.Put(c.name, c.v, index...); err != nil {
-			return err
-		}
-	}
+	m.populate(cfg)
 	return nil
 }
 
-func ip(s string) smi.Value {
+func ip(s string) netip.Addr {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
-		a = netip.IPv4Unspecified()
+		return netip.IPv4Unspecified()
 	}
-	return smi.IPAddress(a)
+	return a
 }
 
-func oid(s string) smi.Value { return smi.ObjectID(smi.MustOID(s)) }
-
-// moduleRow is a module's cpsmm100Table row (all but SysUpTime, which only
-// the module itself counts) for its configuration cfg.
-func moduleRow(cfg Config, primary bool) []cellValue {
-	return []cellValue{
-		{"cpsmm100BiaIndex", smi.Integer(cfg.Bia)},
-		{"cpsmm100SlotIndex", smi.Integer(cfg.Slot)},
-		{"cpsmm100Groups", smi.String(cfg.Groups)},
-		{"cpsmm100Reset", smi.Integer(noReset)},
-		{"cpsmm100SaveConfig", smi.Integer(noSave)},
-		{"cpsmm100HwRevision", smi.String(cfg.HwRevision)},
-		{"cpsmm100SwRevision", smi.String(cfg.SwRevision)},
-		{"cpsmm100IPAddress", ip(cfg.IPAddress)},
-		{"cpsmm100SubnetMask", ip(cfg.SubnetMask)},
-		{"cpsmm100Gateway", ip(cfg.Gateway)},
-		{"cpsmm100IsPrimary", smi.Integer(yesNo(primary))},
-		{"cpsmm100WantPrimary", smi.Integer(enumValue(wantLabels(), cfg.WantPrimary))},
-		{"cpsmm100CanPrimary", smi.Integer(yesNo(primary))},
-		{"cpsmm100EthernetLink", smi.Integer(on)},
-		{"cpsmm100TntRIP", ip("0.0.0.0")},
-		{"cpsmm100TntRIPMask", ip("0.0.0.0")},
-		{"cpsmm100SNMPTrapMgr", ip(cfg.TrapManagers[0])},
-		{"cpsmm100SNMPTrapInterval", smi.Integer(cfg.TrapInterval)},
-		{"cpsmm100SysContact", smi.String(cfg.SysContact)},
-		{"cpsmm100SysName", smi.String(cfg.SysName)},
-		{"cpsmm100SysLocation", smi.String(cfg.SysLocation)},
-		{"cpsmm100CfgMatch", smi.Integer(enumValue(cfgMatchLabels(), cfg.CfgMatch))},
-		{"cpsmm100SerialNumber", smi.Integer(cfg.Serial)},
-		{"cpsmm100ICIF", smi.Integer(yesNo(!cfg.NotICIF))}, // the leftmost management module of its cabinet
-		{"cpsmm100MRevision", smi.Integer(cfg.MRevision)},
-		{"cpsmm100LastGasp", smi.Integer(no)},
-		{"cpsmm100SNMPTrapMgr2", ip(cfg.TrapManagers[1])},
-		{"cpsmm100SNMPTrapMgr3", ip(cfg.TrapManagers[2])},
-		{"cpsmm100SNMPTrapMgr4", ip(cfg.TrapManagers[3])},
-		{"cpsmm100CacheClean", smi.Integer(clean)},
+// row returns a module's cpsmm100Table row (all but SysUpTime, which only
+// the module itself counts) for its configuration cfg, with the role cells
+// given.
+func (o *Objects) row(cfg Config, primary, can, link, clean bool) []mib.Cell {
+	r := &o.MM
+	return []mib.Cell{
+		r.Bia.Of(cfg.Bia), r.Slot.Of(cfg.Slot), r.Groups.Of(cfg.Groups),
+		r.Reset.Of(mib.NoReset), r.SaveConfig.Of(mib.NoSaveConfig),
+		r.HwRevision.Of(cfg.HwRevision), r.SwRevision.Of(cfg.SwRevision),
+		r.IPAddress.Of(ip(cfg.IPAddress)), r.SubnetMask.Of(ip(cfg.SubnetMask)), r.Gateway.Of(ip(cfg.Gateway)),
+		r.IsPrimary.Of(yesNo(primary)), r.WantPrimary.Of(enumValue(wantLabels(), cfg.WantPrimary)),
+		r.CanPrimary.Of(yesNo(can)), r.EthernetLink.Of(onOff(link)),
+		r.TntRIP.Of(netip.IPv4Unspecified()), r.TntRIPMask.Of(netip.IPv4Unspecified()),
+		r.TrapMgr.Of(ip(cfg.TrapManagers[0])), r.TrapInterval.Of(cfg.TrapInterval),
+		r.SysContact.Of(cfg.SysContact), r.SysName.Of(cfg.SysName), r.SysLocation.Of(cfg.SysLocation),
+		r.CfgMatch.Of(enumValue(cfgMatchLabels(), cfg.CfgMatch)), r.Serial.Of(cfg.Serial),
+		r.ICIF.Of(yesNo(!cfg.NotICIF)), // the leftmost management module of its cabinet
+		r.MRevision.Of(cfg.MRevision), r.LastGasp.Of(mib.No),
+		r.TrapMgr2.Of(ip(cfg.TrapManagers[1])), r.TrapMgr3.Of(ip(cfg.TrapManagers[2])), r.TrapMgr4.Of(ip(cfg.TrapManagers[3])),
+		r.CacheClean.Of(cleanDirty(clean)),
 	}
 }
 
-// populate writes the whole view for cfg.
-func (m *Module) populate(cfg Config) error {
-	s := m.store
-	b, sl := uint32(cfg.Bia), uint32(cfg.Slot)
-	model := CabinetModels()[cfg.CabinetModel]
-	canPrimary := ipConfigValid(ip(cfg.IPAddress).Addr(), ip(cfg.SubnetMask).Addr(), ip(cfg.Gateway).Addr())
-	if err := putRow(s, moduleRow(cfg, canPrimary), b, sl); err != nil {
-		return err
-	}
+// populate writes the module's own view for cfg: its row, its scalars and
+// the emulator's objects; and, alone, its cabinet (in a stack the cabinets
+// are the device cache's, written from the chassis's reports).
+func (m *Module) populate(cfg Config) {
+	s, o := m.store, m.obj
+	primary, can := m.roleFor(ip(cfg.IPAddress), ip(cfg.SubnetMask), ip(cfg.Gateway))
+	s.Write(m.own, o.row(cfg, primary, can, m.link, !m.dirty)...)
 	booted := &m.booted
-	if err := s.PutFunc("cpsmm100SysUpTime", func() smi.Value {
+	s.WriteFunc(o.MM.SysUpTime.Handle, func() smi.Value {
 		return smi.TimeTicks(uint32(time.Since(time.Unix(0, booted.Load())) / (10 * time.Millisecond)))
-	}, b, sl); err != nil {
-		return err
-	}
-	// The cabinet: its slots, their power, its summary and detail rows.
-	for i := int32(1); i <= model.Slots; i++ {
-		u := uint32(i)
-		modelOID := oidEmpty
-		if i == cfg.Slot {
-			modelOID = oidCpsmM100
-		}
-		power := int32(on)
-		if slices.Contains(cfg.SlotPowerOff, i) && i != cfg.Slot {
-			power = off
-		}
-		puts := []cellValue{
-			{"cpsModuleBiaIndex", smi.Integer(cfg.Bia)}, {"cpsModuleSlotIndex", smi.Integer(i)},
-			{"cpsModuleModel", oid(modelOID)},
-			{"cpsSlotPwrBiaIndex", smi.Integer(cfg.Bia)}, {"cpsSlotPwrSlotIndex", smi.Integer(i)},
-			{"cpsSlotPwrState", smi.Integer(power)},
-		}
-		if err := putRow(s, puts, b, u); err != nil {
-			return err
-		}
-	}
-	cab := []cellValue{
-		{"cpsCabinetBiaIndex", smi.Integer(cfg.Bia)},
-		{"cpsCabinetModel", smi.ObjectID(model.OID)},
-		{"cpsCabinetDescription", smi.String(cfg.CabinetDescription)},
-		{"cpsCabinetSequence", smi.Integer(1)},
-	}
-	if d := model.Detail; d != "" {
-		cab = append(cab, []cellValue{
-			{d + "BiaIndex", smi.Integer(cfg.Bia)},
-			{d + "Description", smi.String(strings.ToUpper(model.Name) + " Point System chassis")},
-			{d + "PSPower1", smi.Integer(on)},
-			{d + "PSInUse1", smi.Integer(yes)},
-			{d + "PSPower2", smi.Integer(yes)},
-			{d + "PSInUse2", smi.Integer(yes)},
-			{d + "MRevision", smi.Integer(1)},
-		}...)
-	}
-	if err := putRow(s, cab, b); err != nil {
-		return err
-	}
-	// Scalars, and the emulator's own objects.
+	}, m.own...)
 	mac, _ := net.ParseMAC(cfg.MAC)
-	if err := putRow(s, []cellValue{
-		{"cpsEmuModuleName", smi.String(cfg.Name)},
-		{"cpsEmuMacAddress", smi.OctetString(mac)},
-		{"cpsEmuVersion", smi.String(m.version)},
-		{"cpsGroupCtrl", smi.String(cfg.GroupCtrl)},
-		{"cpsIsPrimary", smi.Integer(yesNo(canPrimary))},
-	}, 0); err != nil {
-		return err
+	s.Write([]uint32{0}, o.EmuName.Of(cfg.Name), o.EmuMAC.Bytes(mac), o.EmuVersion.Of(m.version),
+		o.IsPrimary.Of(yesNo(primary)))
+	sessions, saves, solicits := &m.sessions, &m.saves, &m.solicits
+	s.WriteFunc(o.EmuSessions.Handle, func() smi.Value { return smi.Counter32(uint32((*sessions.Load())())) }, 0)
+	s.WriteFunc(o.EmuSaves.Handle, func() smi.Value { return smi.Counter32(saves.Load()) }, 0)
+	s.WriteFunc(o.EmuSolicitations.Handle, func() smi.Value { return smi.Counter32(uint32((*solicits.Load())())) }, 0)
+	if !m.inStack {
+		m.populateCabinet(cfg)
 	}
-	sessions := &m.sessions
-	if err := s.PutFunc("cpsEmuAgentxSessions", func() smi.Value {
-		return smi.Counter32(uint32((*sessions.Load())()))
-	}, 0); err != nil {
-		return err
+}
+
+// populateCabinet writes a lone module's cabinet: its slots, their power,
+// its summary and detail rows, and cpsGroupCtrl.
+func (m *Module) populateCabinet(cfg Config) {
+	s, o := m.store, m.obj
+	model := CabinetModels()[cfg.CabinetModel]
+	for i := int32(1); i <= model.Slots; i++ {
+		prod := ProductEmpty()
+		if i == cfg.Slot {
+			prod = ProductCpsmm100()
+		}
+		power := mib.On
+		if slices.Contains(cfg.SlotPowerOff, i) && i != cfg.Slot {
+			power = mib.Off
+		}
+		idx := []uint32{uint32(cfg.Bia), uint32(i)}
+		s.Write(idx, o.Module.Bia.Of(cfg.Bia), o.Module.Slot.Of(i), o.Module.Model.Of(prod),
+			o.SlotPwr.Bia.Of(cfg.Bia), o.SlotPwr.Slot.Of(i), o.SlotPwr.State.Of(power))
 	}
-	saves := &m.saves
-	if err := s.PutFunc("cpsEmuConfigSaves", func() smi.Value { return smi.Counter32(saves.Load()) }, 0); err != nil {
-		return err
+	b := []uint32{uint32(cfg.Bia)}
+	s.Write(b, o.Cabinet.Bia.Of(cfg.Bia), o.Cabinet.Model.Of(model.OID),
+		o.Cabinet.Description.Of(cfg.CabinetDescription), o.Cabinet.Sequence.Of(1))
+	if d := o.DetailOf(model.Detail); d != nil {
+		s.Write(b, d.Bia.Of(cfg.Bia), d.Description.Of(strings.ToUpper(model.Name)+" Point System chassis"),
+			d.PSPower1.Of(mib.On), d.PSInUse1.Of(mib.Yes), d.PSPower2.Of(mib.Yes), d.PSInUse2.Of(mib.Yes), d.MRevision.Of(1))
 	}
-	solicits := &m.solicits
-	return s.PutFunc("cpsEmuSolicitations", func() smi.Value { return smi.Counter32(uint32((*solicits.Load())())) }, 0)
+	s.Write([]uint32{0}, o.GroupCtrl.Of(cfg.GroupCtrl))
+}
+
+// roleFor returns the role cells' values: in a stack what the negotiation
+// last decided; alone, Primary exactly while eligible (link up and a valid
+// IP configuration).
+func (m *Module) roleFor(a, mask, gw netip.Addr) (primary, can bool) {
+	if m.inStack {
+		if m.role == nil {
+			return false, false
+		}
+		return m.role.primary, m.role.can
+	}
+	can = m.link && ipConfigValid(a, mask, gw)
+	return can, can
+}
+
+// ApplyRole shows the negotiation's decision: the module's own IsPrimary,
+// CanPrimary and cpsIsPrimary. Loop only.
+func (m *Module) ApplyRole(primary, can bool) {
+	if m.role != nil && *m.role == (roleState{primary, can}) {
+		return
+	}
+	m.role = &roleState{primary, can}
+	m.store.Write(m.own, m.obj.MM.IsPrimary.Of(yesNo(primary)), m.obj.MM.CanPrimary.Of(yesNo(can)))
+	m.store.Write([]uint32{0}, m.obj.IsPrimary.Of(yesNo(primary)))
+}
+
+// IPValid reports whether the module's current IP configuration lets it
+// communicate over Ethernet.
+func (m *Module) IPValid() bool {
+	a, _ := m.store.Read(m.obj.MM.IPAddress.Handle, m.own...)
+	mask, _ := m.store.Read(m.obj.MM.SubnetMask.Handle, m.own...)
+	gw, _ := m.store.Read(m.obj.MM.Gateway.Handle, m.own...)
+	return ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
+}
+
+// WantPrimary returns the module's current cpsmm100WantPrimary.
+func (m *Module) WantPrimary() int32 {
+	v, _ := m.store.Read(m.obj.MM.WantPrimary.Handle, m.own...)
+	return v.Int
+}
+
+// SetEthernetLink shows the module's Ethernet link state (the link-down
+// fault) in cpsmm100EthernetLink; alone, the role follows. Loop only.
+func (m *Module) SetEthernetLink(up bool) {
+	m.link = up
+	m.store.Write(m.own, m.obj.MM.EthernetLink.Of(onOff(up)))
+	if !m.inStack {
+		primary, can := m.roleFor(m.currentIP())
+		m.store.Write(m.own, m.obj.MM.IsPrimary.Of(yesNo(primary)), m.obj.MM.CanPrimary.Of(yesNo(can)))
+		m.store.Write([]uint32{0}, m.obj.IsPrimary.Of(yesNo(primary)))
+	}
+}
+
+func (m *Module) currentIP() (a, mask, gw netip.Addr) {
+	va, _ := m.store.Read(m.obj.MM.IPAddress.Handle, m.own...)
+	vm, _ := m.store.Read(m.obj.MM.SubnetMask.Handle, m.own...)
+	vg, _ := m.store.Read(m.obj.MM.Gateway.Handle, m.own...)
+	return va.Addr(), vm.Addr(), vg.Addr()
+}
+
+// SetOwnWant sets the module's own cpsmm100WantPrimary as the Primary
+// distributed it (the negotiation is told by the caller). Loop only.
+func (m *Module) SetOwnWant(w int32) { m.store.Write(m.own, m.obj.MM.WantPrimary.Of(w)) }
+
+// SetCacheClean shows whether the module's device cache is current
+// (cpsmm100CacheClean clean(1)) or stale (dirty(2)). Loop only.
+func (m *Module) SetCacheClean(clean bool) {
+	m.dirty = !clean
+	m.store.Write(m.own, m.obj.MM.CacheClean.Of(cleanDirty(clean)))
+}
+
+// AddPeer gives another module of the stack its row in cpsmm100Table
+// (and its slot in cpsModuleTable), from its configuration in the stack
+// file, until it is heard: IsPrimary and CanPrimary no(2) for now. Before
+// the loop runs, or on it.
+func (m *Module) AddPeer(cfg Config) error {
+	idx := []uint32{uint32(cfg.Bia), uint32(cfg.Slot)}
+	if slices.Equal(idx, m.own) {
+		return fmt.Errorf("module: peer %s sits in this module's own slot %d/%d", cfg.Name, cfg.Bia, cfg.Slot)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("module: peer %s: %w", cfg.Name, err)
+	}
+	m.store.Write(idx, m.obj.row(cfg, false, false, true, true)...)
+	m.store.Write(idx, m.obj.Module.Bia.Of(cfg.Bia), m.obj.Module.Slot.Of(cfg.Slot), m.obj.Module.Model.Of(ProductCpsmm100()))
+	return nil
+}
+
+// PeerView is what a module knows of another Base Management Module of its
+// stack, as last heard.
+type PeerView struct {
+	Bia, Slot         int32
+	Primary, Eligible bool
+	Want              int32
+	EthernetLink      bool // heard over Ethernet within a holdtime
+}
+
+// ApplyPeer writes another module's row of cpsmm100Table (as last heard).
+// Loop only.
+func (m *Module) ApplyPeer(p PeerView) {
+	r := &m.obj.MM
+	m.store.Write([]uint32{uint32(p.Bia), uint32(p.Slot)},
+		r.IsPrimary.Of(yesNo(p.Primary)), r.WantPrimary.Of(p.Want),
+		r.CanPrimary.Of(yesNo(p.Eligible)), r.EthernetLink.Of(onOff(p.EthernetLink)))
 }
 
 func yesNo(b bool) int32 {
 	if b {
-		return yes
+		return mib.Yes
 	}
-	return no
+	return mib.No
+}
+
+func onOff(b bool) int32 {
+	if b {
+		return mib.On
+	}
+	return mib.Off
+}
+
+func cleanDirty(clean bool) int32 {
+	if clean {
+		return mib.Clean
+	}
+	return mib.Dirty
 }
 
 // maskBits returns the prefix length of a contiguous mask, or -1.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
@@ -37,7 +38,7 @@ func TestUndoSetTakesBackASave(t *testing.T) {
 	file := filepath.Join(dir, configFileName)
 
 	// First save, then undone: no file, as before.
-	if err := s.TestSet(1, []smi.VarBind{vb(m, "cpsmm100SysName", smi.String("first")), vb(m, "cpsmm100SaveConfig", smi.Integer(saveConfig))}); err != nil {
+	if err := s.TestSet(1, []smi.VarBind{vb(m, "cpsmm100SysName", smi.String("first")), vb(m, "cpsmm100SaveConfig", smi.Integer(mib.SaveConfig))}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
@@ -61,10 +62,10 @@ func TestUndoSetTakesBackASave(t *testing.T) {
 	}
 
 	// A committed save, then a second one undone: the first is back.
-	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysName", smi.String("kept")), vb(m, "cpsmm100SaveConfig", smi.Integer(saveConfig))}); err != nil {
+	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysName", smi.String("kept")), vb(m, "cpsmm100SaveConfig", smi.Integer(mib.SaveConfig))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TestSet(2, []smi.VarBind{vb(m, "cpsmm100SysName", smi.String("undone")), vb(m, "cpsmm100SaveConfig", smi.Integer(saveConfig))}); err != nil {
+	if err := s.TestSet(2, []smi.VarBind{vb(m, "cpsmm100SysName", smi.String("undone")), vb(m, "cpsmm100SaveConfig", smi.Integer(mib.SaveConfig))}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CommitSet(2); err != nil {
@@ -87,13 +88,13 @@ func TestPolicyRules(t *testing.T) {
 		want smi.ErrorStatus
 		idx  int
 	}{
-		{"multicast address", []smi.VarBind{vb(m, "cpsmm100IPAddress", ip("224.0.0.5"))}, smi.WrongValue, 1},
-		{"non-contiguous mask", []smi.VarBind{vb(m, "cpsmm100SubnetMask", ip("255.0.255.0"))}, smi.WrongValue, 1},
-		{"gateway outside", []smi.VarBind{vb(m, "cpsmm100Gateway", ip("198.51.100.1"))}, smi.InconsistentValue, 1},
-		{"move subnet, gateway blamed", []smi.VarBind{vb(m, "cpsmm100IPAddress", ip("198.51.100.7")), vb(m, "cpsmm100Gateway", ip("192.0.2.77"))}, smi.InconsistentValue, 2},
+		{"multicast address", []smi.VarBind{vb(m, "cpsmm100IPAddress", smiIP("224.0.0.5"))}, smi.WrongValue, 1},
+		{"non-contiguous mask", []smi.VarBind{vb(m, "cpsmm100SubnetMask", smiIP("255.0.255.0"))}, smi.WrongValue, 1},
+		{"gateway outside", []smi.VarBind{vb(m, "cpsmm100Gateway", smiIP("198.51.100.1"))}, smi.InconsistentValue, 1},
+		{"move subnet, gateway blamed", []smi.VarBind{vb(m, "cpsmm100IPAddress", smiIP("198.51.100.7")), vb(m, "cpsmm100Gateway", smiIP("192.0.2.77"))}, smi.InconsistentValue, 2},
 		{"negative trap interval", []smi.VarBind{vb(m, "cpsmm100SNMPTrapInterval", smi.Integer(-1))}, smi.WrongValue, 1},
-		{"own slot power off", []smi.VarBind{vb(m, "cpsSlotPwrState", smi.Integer(off), 1, 1)}, smi.InconsistentValue, 1},
-		{"step down alone", []smi.VarBind{vb(m, "cpsIsPrimary", smi.Integer(no), 0)}, smi.InconsistentValue, 1},
+		{"own slot power off", []smi.VarBind{vb(m, "cpsSlotPwrState", smi.Integer(mib.Off), 1, 1)}, smi.InconsistentValue, 1},
+		{"step down alone", []smi.VarBind{vb(m, "cpsIsPrimary", smi.Integer(mib.No), 0)}, smi.InconsistentValue, 1},
 	}
 	for _, tc := range tests {
 		err := s.Set(tc.vbs)
@@ -102,15 +103,15 @@ func TestPolicyRules(t *testing.T) {
 		}
 	}
 	// Valid changes take effect at once, derived objects with them.
-	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100IPAddress", ip("0.0.0.0"))}); err != nil {
+	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100IPAddress", smiIP("0.0.0.0"))}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"cpsmm100CanPrimary", "cpsmm100IsPrimary"} {
-		if v, _ := s.Value(name, 1, 1); v.Int != no {
+		if v, _ := s.Value(name, 1, 1); v.Int != mib.No {
 			t.Errorf("%s = %d with no address", name, v.Int)
 		}
 	}
-	if err := s.Set([]smi.VarBind{vb(m, "cpsSlotPwrState", smi.Integer(off), 1, 7)}); err != nil {
+	if err := s.Set([]smi.VarBind{vb(m, "cpsSlotPwrState", smi.Integer(mib.Off), 1, 7)}); err != nil {
 		t.Errorf("power off an empty slot: %v", err)
 	}
 }
@@ -119,10 +120,10 @@ func TestResetRebuildsFromSaved(t *testing.T) {
 	dir := t.TempDir()
 	m := newModule(t, dir)
 	s := m.Store()
-	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysLocation", smi.String("saved")), vb(m, "cpsmm100SaveConfig", smi.Integer(saveConfig))}); err != nil {
+	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysLocation", smi.String("saved")), vb(m, "cpsmm100SaveConfig", smi.Integer(mib.SaveConfig))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysLocation", smi.String("lost")), vb(m, "cpsmm100Reset", smi.Integer(reset))}); err != nil {
+	if err := s.Set([]smi.VarBind{vb(m, "cpsmm100SysLocation", smi.String("lost")), vb(m, "cpsmm100Reset", smi.Integer(mib.Reset))}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -133,7 +134,15 @@ func TestResetRebuildsFromSaved(t *testing.T) {
 	if v, _ := s.Value("cpsmm100SysLocation", 1, 1); string(v.Bytes) != "saved" {
 		t.Errorf("after reset sysLocation %q", v.Bytes)
 	}
-	if v, _ := s.Value("cpsmm100Reset", 1, 1); v.Int != noReset {
+	if v, _ := s.Value("cpsmm100Reset", 1, 1); v.Int != mib.NoReset {
 		t.Errorf("reset reads %d", v.Int)
+	}
+}
+
+func smiIP(s string) smi.Value { return smi.IPAddress(ip(s)) }
+
+func TestObjectsResolve(t *testing.T) {
+	if _, err := ResolveObjects(mib.DefaultRegistry()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package module
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -10,25 +11,27 @@ import (
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
-// policy is the module's Set rules beyond each object's syntax.
+// policy is the module's Set rules beyond each object's syntax. The store
+// calls it with its lock held, on the module's loop: it may consult the
+// Stack (loop-owned, never waiting on the network) but not the store.
 type policy struct{ m *Module }
 
-// own returns the module's own row index.
-func (p policy) own() []uint32 { return []uint32{uint32(p.m.base.Bia), uint32(p.m.base.Slot)} }
+func refuse(st smi.ErrorStatus, c mib.Change, why string) *smi.SetError {
+	return &smi.SetError{Status: st, Index: c.VarBind, Reason: c.Object.Name + ": " + why}
+}
 
 // Check implements mib.Policy.
-func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
-	own := p.own()
+func (p policy) Check(pr *mib.Proposal) *smi.SetError {
+	m, o := p.m, p.m.obj
+	own := m.own
 	for _, c := range pr.Changes() {
-		st := p.m.stackOf()
-		if rc, ok := p.m.remoteChange(c); ok && st != nil {
+		if rc, ok := m.remoteChange(c); ok && m.stack != nil {
 			// Another module's WantPrimary, a device's or a cabinet's
 			// configuration: only the Primary distributes it.
-			if err := st.CheckRemote(rc); err != nil {
-				p.reject(c, err.Error())
-				return smi.InconsistentValue, c.VarBind
+			if err := m.stack.CheckRemote(rc); err != nil {
+				return refuse(smi.InconsistentValue, c, err.Error())
 			}
-			if !(c.Object.Name == "cpsSlotPwrState" && c.New.Int == off && c.Index.Equal(own)) {
+			if !(c.Object == o.SlotPwr.State.Object() && c.New.Int == mib.Off && c.Index.Equal(own)) {
 				continue
 			}
 		}
@@ -36,122 +39,107 @@ func (p policy) Check(pr *mib.Proposal) (smi.ErrorStatus, int) {
 			// Another module's row shows what was last heard from it; its
 			// configuration is set on that module (WantPrimary also
 			// through the Primary).
-			p.reject(c, "this row belongs to another module: set it on that module")
-			return smi.InconsistentValue, c.VarBind
+			return refuse(smi.InconsistentValue, c, "this row belongs to another module: set it on that module")
 		}
-		switch c.Object.Name {
-		case "cpsmm100IPAddress":
+		switch c.Object {
+		case o.MM.IPAddress.Object():
 			if a := c.New.Addr(); !a.IsUnspecified() && !unicast(a) {
-				p.reject(c, "not a unicast address")
-				return smi.WrongValue, c.VarBind
+				return refuse(smi.WrongValue, c, "not a unicast address")
 			}
-		case "cpsmm100SubnetMask":
+		case o.MM.SubnetMask.Object():
 			if maskBits(c.New.Addr()) < 0 {
-				p.reject(c, "subnet mask is not contiguous")
-				return smi.WrongValue, c.VarBind
+				return refuse(smi.WrongValue, c, "subnet mask is not contiguous")
 			}
-		case "cpsmm100SNMPTrapInterval":
+		case o.MM.TrapInterval.Object():
 			if c.New.Int < 0 {
-				p.reject(c, "negative interval")
-				return smi.WrongValue, c.VarBind
+				return refuse(smi.WrongValue, c, "negative interval")
 			}
-		case "cpsIsPrimary":
-			if st := p.m.stackOf(); st != nil {
-				if err := st.CheckForce(c.New.Int == yes); err != nil {
-					p.reject(c, err.Error())
-					return smi.InconsistentValue, c.VarBind
+		case o.IsPrimary.Object():
+			if m.stack != nil {
+				if err := m.stack.CheckForce(c.New.Int == mib.Yes); err != nil {
+					return refuse(smi.InconsistentValue, c, err.Error())
 				}
 				continue
 			}
-			can, _ := pr.Value("cpsmm100CanPrimary", own...)
-			if c.New.Int == yes && can.Int != yes {
-				p.reject(c, "this module is not eligible to be Primary (CanPrimary no)")
-				return smi.InconsistentValue, c.VarBind
+			can, _ := pr.Value(o.MM.CanPrimary.Name(), own...)
+			if c.New.Int == mib.Yes && can.Int != mib.Yes {
+				return refuse(smi.InconsistentValue, c, "this module is not eligible to be Primary (CanPrimary no)")
 			}
-			if c.New.Int == no && c.Old.Int == yes {
-				p.reject(c, "no other module in the stack could take over as Primary")
-				return smi.InconsistentValue, c.VarBind
+			if c.New.Int == mib.No && c.Old.Int == mib.Yes {
+				return refuse(smi.InconsistentValue, c, "no other module in the stack could take over as Primary")
 			}
-		case "cpsSlotPwrState":
-			if c.New.Int == off && c.Index.Equal(own) {
-				p.reject(c, "powering off the module's own slot would cut off its management")
-				return smi.InconsistentValue, c.VarBind
+		case o.SlotPwr.State.Object():
+			if c.New.Int == mib.Off && c.Index.Equal(own) {
+				return refuse(smi.InconsistentValue, c, "powering off the module's own slot would cut off its management")
 			}
 		}
 	}
 	// The IP configuration as a whole, with every varbind applied.
-	a, _ := pr.Value("cpsmm100IPAddress", own...)
-	mask, _ := pr.Value("cpsmm100SubnetMask", own...)
-	gw, _ := pr.Value("cpsmm100Gateway", own...)
-	if why := ipConsistent(a.Addr(), mask.Addr(), gw.Addr()); why != "" {
-		for _, name := range []string{"cpsmm100Gateway", "cpsmm100SubnetMask", "cpsmm100IPAddress"} {
-			if c, ok := pr.Changed(name, own...); ok {
-				p.reject(c, why)
-				return smi.InconsistentValue, c.VarBind
+	a, mask, gw := p.ipConfig(pr)
+	if why := ipConsistent(a, mask, gw); why != "" {
+		for _, h := range []mib.IP{o.MM.Gateway, o.MM.SubnetMask, o.MM.IPAddress} {
+			if c, ok := pr.Changed(h.Name(), own...); ok {
+				return refuse(smi.InconsistentValue, c, why)
 			}
 		}
 	}
-	return smi.NoError, 0
+	return nil
 }
 
-func (p policy) reject(c mib.Change, why string) {
-	p.m.log.WithFields(logrus.Fields{"object": c.Object.Name, "value": c.New.String()}).Info("set rejected: " + why)
+func (p policy) ipConfig(pr *mib.Proposal) (a, mask, gw netip.Addr) {
+	own, o := p.m.own, p.m.obj
+	va, _ := pr.Value(o.MM.IPAddress.Name(), own...)
+	vm, _ := pr.Value(o.MM.SubnetMask.Name(), own...)
+	vg, _ := pr.Value(o.MM.Gateway.Name(), own...)
+	return va.Addr(), vm.Addr(), vg.Addr()
 }
 
-// Commit implements mib.Policy: derived objects follow the change, and
-// SaveConfig writes the configuration before the Set is acknowledged.
+// Commit implements mib.Policy: derived objects follow the change, the
+// negotiation hears of what concerns it, and SaveConfig writes the
+// configuration before the Set is acknowledged. What other modules and
+// devices must take has been distributed and acknowledged before (Serve).
 func (p policy) Commit(pr *mib.Proposal) error {
-	own := p.own()
-	a, _ := pr.Value("cpsmm100IPAddress", own...)
-	mask, _ := pr.Value("cpsmm100SubnetMask", own...)
-	gw, _ := pr.Value("cpsmm100Gateway", own...)
-	link, _ := pr.Value("cpsmm100EthernetLink", own...)
-	valid := ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
-	if st := p.m.stackOf(); st != nil {
-		// What the Primary distributes first (other modules' WantPrimary,
-		// device configuration): the Set is answered only once each target
-		// has acknowledged, and fails whole if one does not.
-		if err := p.distribute(st, pr, false); err != nil {
-			return err
-		}
+	m, o := p.m, p.m.obj
+	own := m.own
+	a, mask, gw := p.ipConfig(pr)
+	valid := ipConfigValid(a, mask, gw)
+	if st := m.stack; st != nil {
 		// In a stack the negotiation decides the role (ApplyRole).
 		st.IPValid(valid)
-		if c, ok := pr.Changed("cpsmm100WantPrimary", own...); ok {
+		if c, ok := pr.Changed(o.MM.WantPrimary.Name(), own...); ok {
 			st.Want(c.New.Int)
 		}
-		if c, ok := pr.Changed("cpsIsPrimary", 0); ok {
-			if err := st.Force(c.New.Int == yes); err != nil {
-				_ = p.distribute(st, pr, true)
+		if c, ok := pr.Changed(o.IsPrimary.Name(), 0); ok {
+			if err := st.Force(c.New.Int == mib.Yes); err != nil {
 				return err
 			}
 		}
-	} else {
-		can := link.Int == on && valid
-		pr.Put("cpsmm100CanPrimary", smi.Integer(yesNo(can)), own...)
+	} else if !m.inStack {
+		can := m.link && valid
 		// Alone in its stack, the module is Primary exactly while it is eligible.
-		pr.Put("cpsmm100IsPrimary", smi.Integer(yesNo(can)), own...)
-		pr.Put("cpsIsPrimary", smi.Integer(yesNo(can)), 0)
+		pr.Put(o.MM.CanPrimary.Name(), smi.Integer(yesNo(can)), own...)
+		pr.Put(o.MM.IsPrimary.Name(), smi.Integer(yesNo(can)), own...)
+		pr.Put(o.IsPrimary.Name(), smi.Integer(yesNo(can)), 0)
 	}
 
-	if c, ok := pr.Changed("cpsmm100SaveConfig", own...); ok && c.New.Int == saveConfig {
-		if p.m.stateDir == "" {
+	if c, ok := pr.Changed(o.MM.SaveConfig.Name(), own...); ok && c.New.Int == mib.SaveConfig {
+		if m.stateDir == "" {
 			return fmt.Errorf("no state directory to save the configuration in")
 		}
-		prev, err := readSaved(p.m.stateDir)
+		prev, err := readSaved(m.stateDir)
 		if err != nil {
 			return err
 		}
-		st := p.settings(pr)
-		if err := Save(p.m.stateDir, st); err != nil {
+		if err := Save(m.stateDir, p.settings(pr)); err != nil {
 			return err
 		}
-		p.m.undoSave = prev
-		p.m.saves.Add(1)
-		p.m.log.WithField("dir", p.m.stateDir).Info("configuration saved")
-		pr.Put("cpsmm100SaveConfig", smi.Integer(noSave), own...)
+		m.undoSave = prev
+		m.saves.Add(1)
+		m.log.WithField("dir", m.stateDir).Info("configuration saved")
+		pr.Put(o.MM.SaveConfig.Name(), smi.Integer(mib.NoSaveConfig), own...)
 	}
-	if c, ok := pr.Changed("cpsmm100Reset", own...); ok && c.New.Int == reset {
-		pr.Put("cpsmm100Reset", smi.Integer(noReset), own...)
+	if c, ok := pr.Changed(o.MM.Reset.Name(), own...); ok && c.New.Int == mib.Reset {
+		pr.Put(o.MM.Reset.Name(), smi.Integer(mib.NoReset), own...)
 	}
 	return nil
 }
@@ -159,94 +147,58 @@ func (p policy) Commit(pr *mib.Proposal) error {
 // Undo implements mib.Undoer: a saved configuration whose Set the master
 // agent undoes is replaced by the file that was there before.
 func (p policy) Undo(pr *mib.Proposal) error {
-	own := p.own()
-	if st := p.m.stackOf(); st != nil {
-		if err := p.distribute(st, pr, true); err != nil {
-			return err
-		}
-	}
-	if c, ok := pr.Changed("cpsmm100SaveConfig", own...); !ok || c.New.Int != saveConfig || p.m.undoSave == nil {
+	m := p.m
+	if c, ok := pr.Changed(m.obj.MM.SaveConfig.Name(), m.own...); !ok || c.New.Int != mib.SaveConfig || m.undoSave == nil {
 		return nil
 	}
-	prev := p.m.undoSave
-	p.m.undoSave = nil
-	p.m.saves.Add(^uint32(0))
-	p.m.log.WithField("dir", p.m.stateDir).Warn("set undone: restoring the previously saved configuration")
-	return restoreSaved(p.m.stateDir, prev)
+	prev := m.undoSave
+	m.undoSave = nil
+	m.saves.Add(^uint32(0))
+	m.log.WithFields(logrus.Fields{"dir": m.stateDir, "reason": "set undone"}).Warn("previously saved configuration restored")
+	return restoreSaved(m.stateDir, prev)
 }
 
-// Done implements mib.Policy: logs the change and runs a requested reset.
+// Done implements mib.Policy: logs the change and runs a requested reset
+// (on the loop, after the Set's answer has gone: a reset must not answer
+// its own Set from a freshly rebuilt state).
 func (p policy) Done(changes []mib.Change) {
 	doReset := false
 	for _, c := range changes {
 		p.m.log.WithFields(logrus.Fields{"object": c.Object.Name, "index": c.Index.String(), "value": c.New.String()}).Info("set committed")
-		if c.Object.Name == "cpsmm100Reset" && c.New.Int == reset {
+		if c.Object == p.m.obj.MM.Reset.Object() && c.New.Int == mib.Reset {
 			doReset = true
 		}
 	}
 	if doReset {
-		// After the Set's answer has gone: a reset must not answer its own Set
-		// from a freshly rebuilt state.
-		go func() {
-			if err := p.m.Reset(); err != nil {
-				p.m.log.WithError(err).Error("reset failed")
-			}
-		}()
+		if err := p.m.reset(); err != nil {
+			p.m.log.WithError(err).Error("reset failed")
+		}
 	}
 }
 
 // settings reads the module's settings from the proposed state.
 func (p policy) settings(pr *mib.Proposal) Settings {
-	own := p.own()
-	str := func(name string, idx ...uint32) string { v, _ := pr.Value(name, idx...); return string(v.Bytes) }
-	addr := func(name string) string { v, _ := pr.Value(name, own...); return v.Addr().String() }
-	num := func(name string) int32 { v, _ := pr.Value(name, own...); return v.Int }
+	m, o := p.m, p.m.obj
+	own := m.own
+	str := func(h mib.Str, idx ...uint32) string { v, _ := pr.Value(h.Name(), idx...); return string(v.Bytes) }
+	addr := func(h mib.IP) string { v, _ := pr.Value(h.Name(), own...); return v.Addr().String() }
+	num := func(h mib.Int) int32 { v, _ := pr.Value(h.Name(), own...); return v.Int }
 	st := Settings{
-		IPAddress: addr("cpsmm100IPAddress"), SubnetMask: addr("cpsmm100SubnetMask"), Gateway: addr("cpsmm100Gateway"),
-		WantPrimary: enumLabel(wantLabels(), num("cpsmm100WantPrimary")),
-		Groups:      str("cpsmm100Groups", own...), SysContact: str("cpsmm100SysContact", own...),
-		SysName: str("cpsmm100SysName", own...), SysLocation: str("cpsmm100SysLocation", own...),
-		TrapManagers:       [4]string{addr("cpsmm100SNMPTrapMgr"), addr("cpsmm100SNMPTrapMgr2"), addr("cpsmm100SNMPTrapMgr3"), addr("cpsmm100SNMPTrapMgr4")},
-		TrapInterval:       num("cpsmm100SNMPTrapInterval"),
-		CfgMatch:           enumLabel(cfgMatchLabels(), num("cpsmm100CfgMatch")),
-		CabinetDescription: str("cpsCabinetDescription", uint32(p.m.base.Bia)),
-		GroupCtrl:          str("cpsGroupCtrl", 0),
+		IPAddress: addr(o.MM.IPAddress), SubnetMask: addr(o.MM.SubnetMask), Gateway: addr(o.MM.Gateway),
+		WantPrimary: enumLabel(wantLabels(), num(o.MM.WantPrimary)),
+		Groups:      str(o.MM.Groups, own...), SysContact: str(o.MM.SysContact, own...),
+		SysName: str(o.MM.SysName, own...), SysLocation: str(o.MM.SysLocation, own...),
+		TrapManagers:       [4]string{addr(o.MM.TrapMgr), addr(o.MM.TrapMgr2), addr(o.MM.TrapMgr3), addr(o.MM.TrapMgr4)},
+		TrapInterval:       num(o.MM.TrapInterval),
+		CfgMatch:           enumLabel(cfgMatchLabels(), num(o.MM.CfgMatch)),
+		CabinetDescription: str(o.Cabinet.Description, uint32(m.base.Bia)),
+		GroupCtrl:          str(o.GroupCtrl, 0),
 	}
-	model := CabinetModels()[p.m.base.CabinetModel]
+	model := CabinetModels()[m.base.CabinetModel]
 	for i := int32(1); i <= model.Slots; i++ {
-		if v, ok := pr.Value("cpsSlotPwrState", uint32(p.m.base.Bia), uint32(i)); ok && v.Int == off {
+		if v, ok := pr.Value(o.SlotPwr.State.Name(), uint32(m.base.Bia), uint32(i)); ok && v.Int == mib.Off {
 			st.SlotPowerOff = append(st.SlotPowerOff, i)
 		}
 	}
 	return st
-}
-
-// distribute sends the Set's changes that only the Primary distributes
-// to their targets (undo: their old values back). On a failure the
-// targets already changed are asked to take their old values back.
-func (p policy) distribute(st Stack, pr *mib.Proposal, undo bool) error {
-	var done []RemoteChange
-	for _, c := range pr.Changes() {
-		rc, ok := p.m.remoteChange(c)
-		if !ok {
-			continue
-		}
-		if undo {
-			rc.Old, rc.New = rc.New, rc.Old
-		}
-		err := st.Remote(rc)
-		if err != nil && undo {
-			p.m.log.WithError(err).WithFields(logrus.Fields{"object": rc.Name, "bia": rc.Bia, "slot": rc.Slot}).Warn("set undone, but its target did not take the old value back")
-			continue
-		}
-		if err != nil {
-			for _, d := range done {
-				d.Old, d.New = d.New, d.Old
-				_ = st.Remote(d)
-			}
-			return fmt.Errorf("%s of %d/%d: %w", rc.Name, rc.Bia, rc.Slot, err)
-		}
-		done = append(done, rc)
-	}
-	return nil
 }

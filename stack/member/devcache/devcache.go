@@ -1,0 +1,511 @@
+// Package devcache is a stack member's knowledge of the stack devices: as
+// Primary it solicits every slot of every cabinet each poll; as any member
+// it keeps the MIB's device, cabinet and slot-power rows current from the
+// reports it hears, turns them dirty when the reports stop, and (Primary
+// only) raises a notification for what changed. It is driven by its
+// owner's loop (Tick, Report, Solicited) with the time passed in, and sends
+// through an interface: tests run it over an in-memory transport.
+package devcache
+
+import (
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/module"
+)
+
+// Sender is what the cache sends through: the backplane (and the Ethernet
+// side) to every module, and one Ethernet address (an aggregation
+// converter).
+type Sender interface {
+	Send(typ backplane.Type, flags uint8, payload []byte) error
+	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
+}
+
+// Cabinet is one cabinet as the stack file declares it.
+type Cabinet struct {
+	Bia      ident.Cabinet
+	Model    module.CabinetModel
+	Sequence int32 // position in the stack (cpsCabinetSequence)
+}
+
+// Config configures a Cache.
+type Config struct {
+	Poll     time.Duration // zero: no devices (a stack without them)
+	Cabinets []Cabinet
+	// Managers are the management modules' slots: never solicited.
+	Managers map[ident.Slot]bool
+	// Aggregation converters, solicited by the Primary over Ethernet.
+	Aggregation map[ident.Slot]netip.AddrPort
+	// Notify sends a notification (snmpTrapOID.0 first); only the
+	// Primary's cache calls it. It must not block.
+	Notify func(vbs []smi.VarBind)
+	// Name is the module's name, sent with every notification
+	// (cpsEmuModuleName.0).
+	Name string
+	Log  logrus.FieldLogger
+}
+
+// converter are a converter table's objects the cache writes by name.
+type converter struct {
+	Entry      mib.Entry `mib:"Entry"`
+	Bia        mib.Int   `mib:"BiaIndex"`
+	Slot       mib.Int   `mib:"SlotIndex"`
+	Fault      mib.Int   `mib:"Fault"`
+	CacheClean mib.Int   `mib:"CacheClean"`
+}
+
+type objects struct {
+	Cettf100 converter `mib:"cettf100"`
+	Cfetf100 converter `mib:"cfetf100"`
+
+	Inserted   mib.Notification `mib:"pSDeviceInserted"`
+	Removed    mib.Notification `mib:"pSDeviceRemoved"`
+	Error      mib.Notification `mib:"pSError"`
+	ErrorClear mib.Notification `mib:"pSErrorClear"`
+	ColdStart  mib.Notification `mib:"pSDeviceColdStart"`
+	PowerLost  mib.Notification `mib:"pSPowerLost"`
+	CabAdded   mib.Notification `mib:"pSCabinetAdded"`
+	CabRemoved mib.Notification `mib:"pSCabinetRemoved"`
+}
+
+// slotView is what the cache last heard of a slot.
+type slotView struct {
+	typ   uint8
+	fault bool
+	heard time.Time
+	ether bool // an aggregation converter, heard over Ethernet
+	clean bool // its CacheClean as last written
+}
+
+// cabView is what the cache last heard of a cabinet.
+type cabView struct {
+	present  bool
+	ps1, ps2 int32
+	power    []byte // per slot, on(1)/off(2)
+}
+
+// Cache is a member's device cache; only its owner's loop calls it.
+type Cache struct {
+	cfg   Config
+	log   logrus.FieldLogger
+	send  Sender
+	mod   *module.Module
+	store *mib.Store
+	mo    *module.Objects
+	obj   objects
+	cols  map[uint8]map[uint32]*mib.Object // converter columns by number
+	reg   *mib.Registry
+
+	slots   map[ident.Slot]*slotView
+	cabs    map[ident.Cabinet]*cabView
+	traffic time.Time // the Primary's traffic last heard (or, Primary, sent)
+	next    time.Time // next poll
+	polling bool
+	dirty   bool // the module's own CacheClean
+
+	solicits atomic.Uint64 // solicitations sent
+	reports  atomic.Uint64 // reports heard
+}
+
+// New returns the cache of module mod.
+func New(cfg Config, mod *module.Module, send Sender, now time.Time) (*Cache, error) {
+	reg := mod.Store().Registry()
+	c := &Cache{cfg: cfg, log: cfg.Log, send: send, mod: mod, store: mod.Store(), mo: mod.Objects(), reg: reg,
+		cols: map[uint8]map[uint32]*mib.Object{}, slots: map[ident.Slot]*slotView{}, cabs: map[ident.Cabinet]*cabView{}, traffic: now}
+	if c.log == nil {
+		l := logrus.New()
+		l.SetLevel(logrus.PanicLevel)
+		c.log = l
+	}
+	if err := mib.Resolve(reg, &c.obj); err != nil {
+		return nil, err
+	}
+	for _, typ := range []uint8{device.Cettf100, device.Cfetf100} {
+		m := map[uint32]*mib.Object{}
+		for _, o := range device.Columns(reg, typ) {
+			m[o.OID[len(o.OID)-1]] = o
+		}
+		c.cols[typ] = m
+	}
+	return c, nil
+}
+
+// Solicitations returns how many solicitations the cache has sent.
+func (c *Cache) Solicitations() uint64 { return c.solicits.Load() }
+
+// Reports returns how many device reports the cache has heard.
+func (c *Cache) Reports() uint64 { return c.reports.Load() }
+
+func (c *Cache) conv(typ uint8) *converter {
+	switch typ {
+	case device.Cettf100:
+		return &c.obj.Cettf100
+	case device.Cfetf100:
+		return &c.obj.Cfetf100
+	}
+	return nil
+}
+
+// stale is how long without a report a cache entry stays clean.
+func (c *Cache) stale() time.Duration { return 3 * c.cfg.Poll }
+
+// Deadline is when Tick has something to do next (zero: nothing).
+func (c *Cache) Deadline(primary bool) time.Time {
+	if c.cfg.Poll == 0 {
+		return time.Time{}
+	}
+	var d time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if primary {
+		earliest(c.next)
+		if !c.polling {
+			return time.Now() // just became Primary: poll at once
+		}
+	}
+	if !c.dirty {
+		earliest(c.traffic.Add(c.stale()))
+	}
+	for _, v := range c.slots {
+		if v.clean || v.ether {
+			earliest(v.heard.Add(c.stale()))
+		}
+	}
+	return d
+}
+
+// Tick solicits every slot when the member is Primary, once a poll; and
+// turns rows dirty when nothing has been heard of them for three polls.
+func (c *Cache) Tick(now time.Time, primary bool) {
+	if c.cfg.Poll == 0 {
+		return
+	}
+	if primary && !c.polling {
+		c.polling, c.next = true, now // within one poll interval of taking over: at once
+		c.log.WithField("role", "primary").Info("polling the stack devices")
+	} else if !primary && c.polling {
+		c.polling = false
+		c.log.WithField("role", "standby").Info("polling stopped")
+	}
+	if primary && !now.Before(c.next) {
+		c.next = now.Add(c.cfg.Poll)
+		c.traffic = now
+		c.poll()
+	}
+	c.expire(now)
+}
+
+func (c *Cache) poll() {
+	for _, cab := range c.cfg.Cabinets {
+		c.solicit(ident.At(cab.Bia, 0))
+		for s := int32(1); s <= cab.Model.Slots; s++ {
+			at := ident.At(cab.Bia, s)
+			if c.cfg.Managers[at] {
+				continue
+			}
+			if addr, ok := c.cfg.Aggregation[at]; ok {
+				c.solicits.Add(1)
+				_ = c.send.SendTo(addr, backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: uint16(at.Cabinet), Slot: uint16(at.Slot)}))
+			}
+			c.solicit(at)
+		}
+	}
+}
+
+func (c *Cache) solicit(at ident.Slot) {
+	c.solicits.Add(1)
+	_ = c.send.Send(backplane.TypeSolicit, 0, device.MarshalSolicit(device.Solicit{Bia: uint16(at.Cabinet), Slot: uint16(at.Slot)}))
+}
+
+// expire turns converter rows (and the module's own CacheClean) dirty
+// when nothing has been heard of them for three polls, and forgets an
+// aggregation converter that stopped answering.
+func (c *Cache) expire(now time.Time) {
+	for at, v := range c.slots {
+		old := now.Sub(v.heard) >= c.stale()
+		if v.ether && old {
+			delete(c.slots, at)
+			c.putModel(at, device.Empty)
+			continue
+		}
+		if cv := c.conv(v.typ); cv != nil && v.clean && old {
+			v.clean = false
+			c.store.Write(at.Index(), cv.CacheClean.Of(mib.Dirty))
+		}
+	}
+	dirty := now.Sub(c.traffic) >= c.stale()
+	if dirty != c.dirty {
+		c.dirty = dirty
+		c.mod.SetCacheClean(!dirty)
+		reason := "reports heard again"
+		if dirty {
+			reason = "the Primary's traffic stopped"
+		}
+		c.log.WithFields(logrus.Fields{"clean": !dirty, "reason": reason}).Info("device cache state changed")
+	}
+}
+
+// Solicited notes the Primary's traffic on the bus.
+func (c *Cache) Solicited(now time.Time) { c.traffic = now }
+
+// Report takes a device's or a cabinet's report heard on a path: into
+// the MIB, and, on the Primary, a notification for what changed.
+func (c *Cache) Report(now time.Time, overEthernet bool, r device.Report, primary bool) {
+	c.reports.Add(1)
+	c.traffic = now
+	if r.Kind == device.KindCabinet {
+		c.cabinetReport(r, primary)
+		return
+	}
+	at := ident.At(ident.Cabinet(r.Bia), int32(r.Slot))
+	if c.cfg.Managers[at] || c.cabinet(at.Cabinet) == nil {
+		return
+	}
+	if overEthernet != (r.Type == device.Aggregation) {
+		return // the aggregation converter is never on the backplane, nothing else on Ethernet
+	}
+	prev, known := c.slots[at]
+	if r.Type == device.Empty && known && prev.ether && now.Sub(prev.heard) < c.stale() {
+		return // the backplane does not see the aggregation converter
+	}
+	if overEthernet && (!known || !prev.ether) {
+		// The first word over Ethernet (a new Primary's first poll): what
+		// it found, not a change.
+		known = false
+	}
+	v := &slotView{typ: r.Type, heard: now, ether: overEthernet}
+	idx := at.Index()
+	if known && prev.typ != r.Type {
+		if cv := c.conv(prev.typ); cv != nil {
+			c.store.DeleteRow(cv.Entry, idx...)
+		}
+	}
+	if cv := c.conv(r.Type); cv != nil {
+		cells := []mib.Cell{cv.Bia.Of(int32(at.Cabinet)), cv.Slot.Of(at.Slot), cv.CacheClean.Of(mib.Clean)}
+		cols := c.cols[r.Type]
+		for _, it := range r.Items {
+			o, ok := cols[uint32(it.Tag)]
+			if !ok || it.Value.Type != o.Syntax.Base {
+				continue
+			}
+			if cell, ok := mib.CellOf(o, it.Value); ok {
+				cells = append(cells, cell)
+			}
+			if o == cv.Fault.Object() {
+				v.fault = it.Value.Int == mib.Yes
+			}
+		}
+		c.store.Write(idx, cells...)
+		v.clean = true
+	}
+	c.putModel(at, r.Type)
+	c.slots[at] = v
+	if !primary || !known {
+		return // the first word of a slot is no change; only the Primary notifies
+	}
+	switch {
+	case prev.typ == device.Empty && r.Type != device.Empty:
+		c.notify(c.obj.Inserted, c.slotValues(at, r.Type))
+	case prev.typ != device.Empty && r.Type == device.Empty:
+		c.notify(c.obj.Removed, c.slotValues(at, prev.typ))
+	case !prev.fault && v.fault && prev.typ == r.Type:
+		c.notify(c.obj.Error, c.slotValues(at, r.Type))
+	case prev.fault && !v.fault && prev.typ == r.Type:
+		c.notify(c.obj.ErrorClear, c.slotValues(at, r.Type))
+	}
+}
+
+func (c *Cache) cabinet(bia ident.Cabinet) *Cabinet {
+	for i := range c.cfg.Cabinets {
+		if c.cfg.Cabinets[i].Bia == bia {
+			return &c.cfg.Cabinets[i]
+		}
+	}
+	return nil
+}
+
+// putModel writes a slot's cpsModuleTable row.
+func (c *Cache) putModel(at ident.Slot, typ uint8) {
+	m := &c.mo.Module
+	c.store.Write(at.Index(), m.Bia.Of(int32(at.Cabinet)), m.Slot.Of(at.Slot), m.Model.Of(device.ProductOID(typ)))
+}
+
+// slotValues are the values of a slot notification's objects (the
+// cpsModuleTable row).
+func (c *Cache) slotValues(at ident.Slot, typ uint8) map[*mib.Object]smi.Value {
+	m := &c.mo.Module
+	return map[*mib.Object]smi.Value{
+		m.Bia.Object(): smi.Integer(int32(at.Cabinet)), m.Slot.Object(): smi.Integer(at.Slot),
+		m.Model.Object(): smi.ObjectID(device.ProductOID(typ)),
+	}
+}
+
+// cabinetReport writes a cabinet's rows (or removes them).
+func (c *Cache) cabinetReport(r device.Report, primary bool) {
+	cab := c.cabinet(ident.Cabinet(r.Bia))
+	if cab == nil {
+		return
+	}
+	mo := c.mo
+	b := cab.Bia.Index()
+	detail := mo.DetailOf(cab.Model.Detail)
+	prev, known := c.cabs[cab.Bia]
+	v := &cabView{present: r.Type == 1, ps1: mib.On, ps2: mib.Yes}
+	if !v.present {
+		c.store.DeleteRow(mo.Cabinet.Entry, b...)
+		if detail != nil {
+			c.store.DeleteRow(detail.Entry, b...)
+		}
+		for s := int32(1); s <= cab.Model.Slots; s++ {
+			at := ident.At(cab.Bia, s)
+			c.store.DeleteRow(mo.SlotPwr.Entry, at.Index()...)
+			if c.cfg.Managers[at] {
+				continue
+			}
+			c.store.DeleteRow(mo.Module.Entry, at.Index()...)
+			c.store.DeleteRow(c.obj.Cettf100.Entry, at.Index()...)
+			c.store.DeleteRow(c.obj.Cfetf100.Entry, at.Index()...)
+			delete(c.slots, at)
+		}
+	} else {
+		cells := []mib.Cell{mo.Cabinet.Bia.Of(int32(cab.Bia)), mo.Cabinet.Model.Of(cab.Model.OID), mo.Cabinet.Sequence.Of(cab.Sequence)}
+		var dcells []mib.Cell
+		if detail != nil {
+			dcells = append(dcells, detail.Bia.Of(int32(cab.Bia)),
+				detail.Description.Of(strings.ToUpper(cab.Model.Name)+" Point System chassis"), detail.MRevision.Of(1))
+		}
+		for _, it := range r.Items {
+			switch it.Tag {
+			case device.TagDescription:
+				cells = append(cells, mo.Cabinet.Description.Bytes(it.Value.Bytes))
+			case device.TagPS1:
+				v.ps1 = it.Value.Int
+				if detail != nil {
+					dcells = append(dcells, detail.PSPower1.Of(v.ps1), detail.PSInUse1.Of(inUse(v.ps1 == mib.On)))
+				}
+			case device.TagPS2:
+				v.ps2 = it.Value.Int
+				if detail != nil {
+					dcells = append(dcells, detail.PSPower2.Of(v.ps2), detail.PSInUse2.Of(inUse(v.ps2 == mib.Yes)))
+				}
+			case device.TagSlotPower:
+				v.power = it.Value.Bytes
+				for i, p := range it.Value.Bytes {
+					at := ident.At(cab.Bia, int32(i+1))
+					c.store.Write(at.Index(), mo.SlotPwr.Bia.Of(int32(cab.Bia)), mo.SlotPwr.Slot.Of(at.Slot), mo.SlotPwr.State.Of(int32(p)))
+					if _, ok := c.store.Read(mo.Module.Model.Handle, at.Index()...); !ok {
+						c.putModel(at, device.Empty)
+					}
+				}
+			case device.TagGroupCtrl:
+				c.store.Write([]uint32{0}, mo.GroupCtrl.Bytes(it.Value.Bytes))
+			}
+		}
+		c.store.Write(b, cells...)
+		if detail != nil {
+			c.store.Write(b, dcells...)
+		}
+	}
+	c.cabs[cab.Bia] = v
+	if !primary || !known {
+		return
+	}
+	cabValues := map[*mib.Object]smi.Value{mo.Cabinet.Bia.Object(): smi.Integer(int32(cab.Bia)), mo.Cabinet.Model.Object(): smi.ObjectID(cab.Model.OID)}
+	switch {
+	case prev.present && !v.present:
+		c.notify(c.obj.CabRemoved, cabValues)
+	case !prev.present && v.present:
+		c.notify(c.obj.CabAdded, cabValues)
+	case v.present && ((prev.ps1 == mib.On && v.ps1 != mib.On) || (prev.ps2 == mib.Yes && v.ps2 != mib.Yes)):
+		// pSPowerLost carries the objects its definition names (the
+		// cpsMc1800 columns) at the cabinet's index, whatever its model.
+		c.notifyIndexed(c.obj.PowerLost, b, map[string]smi.Value{
+			"BiaIndex": smi.Integer(int32(cab.Bia)), "PSPower1": smi.Integer(v.ps1), "PSPower2": smi.Integer(v.ps2)})
+	}
+	// A converter whose slot power comes back on starts cold.
+	for i := range v.power {
+		at := ident.At(cab.Bia, int32(i+1))
+		if i < len(prev.power) && int32(prev.power[i]) == mib.Off && int32(v.power[i]) == mib.On {
+			if sv, ok := c.slots[at]; ok && sv.typ != device.Empty {
+				c.notify(c.obj.ColdStart, c.slotValues(at, sv.typ))
+			}
+		}
+	}
+}
+
+func inUse(powered bool) int32 {
+	if powered {
+		return mib.Yes
+	}
+	return mib.No
+}
+
+var snmpTrapOID = smi.OID{1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0}
+
+// notify sends notification n with the values of its objects (by
+// definition), indexed as the slot or cabinet they describe, and the
+// sending module's name.
+func (c *Cache) notify(n mib.Notification, values map[*mib.Object]smi.Value) {
+	vbs := []smi.VarBind{{Name: snmpTrapOID, Value: smi.ObjectID(n.Object().OID)}}
+	for _, name := range n.Object().Objects {
+		o, ok := c.reg.Lookup(name)
+		if !ok {
+			continue
+		}
+		v, ok := values[o]
+		if !ok {
+			continue
+		}
+		idx := c.indexOf(o, values)
+		vbs = append(vbs, smi.VarBind{Name: o.OID.Append(idx...), Value: v})
+	}
+	c.send1(n, vbs)
+}
+
+// indexOf is the instance index of a slot or cabinet object among values.
+func (c *Cache) indexOf(o *mib.Object, values map[*mib.Object]smi.Value) []uint32 {
+	m := &c.mo.Module
+	if b, ok := values[m.Bia.Object()]; ok {
+		return []uint32{uint32(b.Int), uint32(values[m.Slot.Object()].Int)}
+	}
+	return []uint32{uint32(values[c.mo.Cabinet.Bia.Object()].Int)}
+}
+
+// notifyIndexed sends notification n with its objects at index idx,
+// valued by the suffix after their table's prefix.
+func (c *Cache) notifyIndexed(n mib.Notification, idx []uint32, bySuffix map[string]smi.Value) {
+	vbs := []smi.VarBind{{Name: snmpTrapOID, Value: smi.ObjectID(n.Object().OID)}}
+	for _, name := range n.Object().Objects {
+		o, ok := c.reg.Lookup(name)
+		if !ok {
+			continue
+		}
+		for suffix, v := range bySuffix {
+			if strings.HasSuffix(name, suffix) {
+				vbs = append(vbs, smi.VarBind{Name: o.OID.Append(idx...), Value: v})
+			}
+		}
+	}
+	c.send1(n, vbs)
+}
+
+func (c *Cache) send1(n mib.Notification, vbs []smi.VarBind) {
+	vbs = append(vbs, c.mo.EmuName.VarBind(c.mo.EmuName.Of(c.cfg.Name), 0))
+	c.log.WithFields(logrus.Fields{"notification": n.Name(), "role": "primary"}).Info("notification sent")
+	if c.cfg.Notify != nil {
+		c.cfg.Notify(vbs)
+	}
+}

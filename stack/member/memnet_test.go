@@ -1,0 +1,91 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+
+	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/transport"
+)
+
+// memNet is an in-memory stack network: a backplane that carries every
+// frame to every attached member, and an Ethernet segment that does the
+// same between members whose link is up. Faults cut a member off either.
+type memNet struct {
+	mu    sync.Mutex
+	ports map[ident.MAC]*memPort
+}
+
+type memPort struct {
+	net       *memNet
+	mac       ident.MAC
+	deliver   func(transport.Path, backplane.Frame)
+	backplane bool // attached to the backplane
+	ethernet  bool // Ethernet link up
+	seq       uint64
+}
+
+func newMemNet() *memNet { return &memNet{ports: map[ident.MAC]*memPort{}} }
+
+// dial is a member.Config Dial over the in-memory network.
+func (n *memNet) dial(c transport.Config) (Transport, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := &memPort{net: n, mac: ident.MAC(c.ID), deliver: c.Deliver, backplane: true, ethernet: true}
+	n.ports[p.mac] = p
+	return p, nil
+}
+
+// cut cuts a member off the backplane (true) or restores it.
+func (n *memNet) cut(mac ident.MAC, cut bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ports[mac].backplane = !cut
+}
+
+func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
+	n := p.net
+	n.mu.Lock()
+	p.seq++
+	f := backplane.Frame{Type: typ, Flags: flags, From: backplane.ID(p.mac), Seq: p.seq, Payload: append([]byte(nil), payload...)}
+	var to []func()
+	for _, q := range n.ports {
+		if q == p {
+			continue
+		}
+		q := q
+		if p.backplane && q.backplane {
+			to = append(to, func() { q.deliver(transport.Backplane, f) })
+		}
+		if p.ethernet && q.ethernet {
+			to = append(to, func() { q.deliver(transport.Ethernet, f) })
+		}
+	}
+	n.mu.Unlock()
+	for _, d := range to {
+		d()
+	}
+	if len(to) == 0 && !p.backplane && !p.ethernet {
+		return errors.New("memnet: no path to send on")
+	}
+	return nil
+}
+
+func (p *memPort) SendTo(netip.AddrPort, backplane.Type, []byte) error { return nil }
+
+func (p *memPort) SetLink(up bool) {
+	p.net.mu.Lock()
+	defer p.net.mu.Unlock()
+	p.ethernet = up
+}
+
+func (p *memPort) Run(ctx context.Context) error {
+	<-ctx.Done()
+	p.net.mu.Lock()
+	delete(p.net.ports, p.mac)
+	p.net.mu.Unlock()
+	return ctx.Err()
+}
