@@ -92,3 +92,32 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// A Set of a live cell is a request: the cell goes on showing its
+// function's value, during the Set and after it.
+func TestSetKeepsLiveCells(t *testing.T) {
+	reg := DefaultRegistry()
+	var o testObjects
+	if err := Resolve(reg, &o); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(reg)
+	live := Yes
+	s.WriteFunc(o.IsPrimary.Handle, func() smi.Value { return smi.Integer(live) }, 1, 1)
+	if err := s.Set([]smi.VarBind{{Name: o.IsPrimary.OID(1, 1), Value: smi.Integer(No)}}); err == nil {
+		t.Fatal("a read-only object was set")
+	}
+	name := reg.MustLookup("cpsIsPrimary")
+	s.WriteFunc(Handle{name}, func() smi.Value { return smi.Integer(live) }, 0)
+	if err := s.Set([]smi.VarBind{{Name: name.OID.Append(0), Value: smi.Integer(No)}}); err != nil {
+		t.Fatal(err)
+	}
+	live = No
+	if v := s.Get(name.OID.Append(0)); v.Int != No {
+		t.Fatalf("after the Set the live cell reads %d", v.Int)
+	}
+	live = Yes
+	if v := s.Get(name.OID.Append(0)); v.Int != Yes {
+		t.Errorf("the Set replaced the live cell: it reads %d, its function says yes", v.Int)
+	}
+}

@@ -96,11 +96,19 @@ func (p *Proposal) Put(name string, v smi.Value, index ...uint32) {
 	p.write(obj, obj.OID.Append(index...), v)
 }
 
+// write sets a cell's stored value. A live cell (PutFunc) keeps showing
+// its function's value: a Set of it is a request that the Policy carries
+// out (cpsIsPrimary in a stack shows the negotiation's decision).
 func (p *Proposal) write(obj *Object, oid smi.OID, v smi.Value) {
 	i, ok := p.s.find(oid)
 	rec := undoRec{oid: oid, obj: obj, fresh: !ok}
 	if ok {
 		rec.old = p.s.cells[i].val
+		if p.s.cells[i].fn != nil {
+			p.undo = append(p.undo, rec)
+			p.s.cells[i].val = v.Clone()
+			return
+		}
 	}
 	p.undo = append(p.undo, rec)
 	p.s.put(obj, oid[len(obj.OID):], v.Clone(), nil)

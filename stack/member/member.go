@@ -265,6 +265,10 @@ func (m *Member) primary() bool { return m.node.Role() == negotiation.Primary }
 // tick advances every part's clock.
 func (m *Member) tick(now time.Time) {
 	m.node.Tick(now)
+	// The module answers IsPrimary yes only while the loop keeps running:
+	// resumed after more than a holdtime, it is no until the negotiation
+	// (which sees the jump at this Tick) says otherwise.
+	m.mod.Renew(now.Add(m.cfg.Negotiation.Holdtime))
 	m.rpc.Tick(now)
 	m.dev.Tick(now, m.primary())
 }

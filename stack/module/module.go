@@ -37,6 +37,12 @@ type Module struct {
 	solicits atomic.Pointer[func() uint64]
 	resets   chan struct{}
 
+	// In a stack the IsPrimary cells are live: yes only while the loop's
+	// lease holds, so that a module resumed after a pause (SIGSTOP) never
+	// answers yes from before it, even ahead of its loop's first tick.
+	primary    atomic.Bool
+	leaseUntil atomic.Int64 // unix nanos
+
 	sets chan *SetRequest // SNMP Set phases for the loop
 	done chan struct{}    // closed when the loop has stopped
 
@@ -207,6 +213,9 @@ func (m *Module) populate(cfg Config) {
 	mac, _ := net.ParseMAC(cfg.MAC)
 	s.Write([]uint32{0}, o.EmuName.Of(cfg.Name), o.EmuMAC.Bytes(mac), o.EmuVersion.Of(m.version),
 		o.IsPrimary.Of(yesNo(primary)))
+	if m.inStack {
+		m.liveRole()
+	}
 	sessions, saves, solicits := &m.sessions, &m.saves, &m.solicits
 	s.WriteFunc(o.EmuSessions.Handle, func() smi.Value { return smi.Counter32(uint32((*sessions.Load())())) }, 0)
 	s.WriteFunc(o.EmuSaves.Handle, func() smi.Value { return smi.Counter32(saves.Load()) }, 0)
@@ -258,16 +267,31 @@ func (m *Module) roleFor(a, mask, gw netip.Addr) (primary, can bool) {
 	return can, can
 }
 
+// liveRole makes the module's own IsPrimary cells live values: yes while
+// the negotiation says Primary and the loop's lease holds.
+func (m *Module) liveRole() {
+	fn := func() smi.Value {
+		return smi.Integer(yesNo(m.primary.Load() && time.Now().UnixNano() < m.leaseUntil.Load()))
+	}
+	m.store.WriteFunc(m.obj.MM.IsPrimary.Handle, fn, m.own...)
+	m.store.WriteFunc(m.obj.IsPrimary.Handle, fn, 0)
+}
+
 // ApplyRole shows the negotiation's decision: the module's own IsPrimary,
 // CanPrimary and cpsIsPrimary. Loop only.
 func (m *Module) ApplyRole(primary, can bool) {
+	m.primary.Store(primary)
 	if m.role != nil && *m.role == (roleState{primary, can}) {
 		return
 	}
 	m.role = &roleState{primary, can}
-	m.store.Write(m.own, m.obj.MM.IsPrimary.Of(yesNo(primary)), m.obj.MM.CanPrimary.Of(yesNo(can)))
-	m.store.Write([]uint32{0}, m.obj.IsPrimary.Of(yesNo(primary)))
+	m.store.Write(m.own, m.obj.MM.CanPrimary.Of(yesNo(can)))
 }
+
+// Renew extends the lease under which the module answers IsPrimary yes
+// (when the negotiation says so) until until. The loop renews it each time
+// it runs; a loop that stops running (a paused process) lets it run out.
+func (m *Module) Renew(until time.Time) { m.leaseUntil.Store(until.UnixNano()) }
 
 // IPValid reports whether the module's current IP configuration lets it
 // communicate over Ethernet.
