@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/atomicfile"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/device"
@@ -173,38 +173,18 @@ func (h *Host) load() (bool, error) {
 	return true, nil
 }
 
-// save writes the state atomically (temp file, fsync, rename, fsync of
-// the directory). Called with h.mu held.
+// save writes the state atomically (stack/atomicfile). Called with h.mu
+// held.
 func (h *Host) save() error {
 	if h.file == "" {
 		return nil
 	}
 	b, err := json.MarshalIndent(h.st, "", " ")
 	if err != nil {
-		return err
+		return fmt.Errorf("chassis state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(h.file), ".state-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), h.file); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(h.file)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.WriteFile(h.file, b, 0o600); err != nil {
+		return fmt.Errorf("chassis state: %w", err)
 	}
 	return nil
 }

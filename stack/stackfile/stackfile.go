@@ -17,6 +17,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cpsmm/cpsmm/stack/yamlerr"
+
 	"github.com/cpsmm/cpsmm/stack/module"
 )
 
@@ -97,31 +99,12 @@ func Connectors() []string {
 		"scsmsh", "scsimplex", "bncdual", "db9rsxxx", "termblock", "rj11", "sc40km", "sc125km"}
 }
 
-// Error is one problem in a stack file.
-type Error struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
+// Error is one problem in a stack file, naming the file, the line and the
+// field: the project's one YAML configuration error (stack/yamlerr).
+type Error = yamlerr.Error
 
 // Errors is every problem found in a file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+type Errors = yamlerr.List
 
 // Load reads and validates the stack file at path.
 func Load(path string) (*Stack, error) {
