@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
@@ -23,7 +24,7 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 	if !ok {
 		return cfg, sm, fmt.Errorf("stack %s has no module %q", st.Name, name)
 	}
-	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, sm.Cabinet, sm.Slot, sm.MAC.String(), sm.Serial
+	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, int32(sm.Cabinet), sm.Slot, sm.MAC.String(), sm.Serial
 	cfg.IPAddress, cfg.SubnetMask, cfg.Gateway = sm.IP.String(), sm.Mask.String(), sm.Gateway.String()
 	cfg.WantPrimary, cfg.SysName = sm.WantPrimary, sm.Name
 	// ICIF: the Base Management Module in the leftmost slot of its cabinet.
@@ -44,7 +45,7 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 	var peers []netip.AddrPort
 	dir := map[negotiation.ID]member.Location{}
 	for _, o := range st.Modules {
-		dir[member.IDOf(backplane.ID(o.MAC))] = member.Location{Bia: o.Cabinet, Slot: o.Slot}
+		dir[member.IDOf(backplane.ID(o.MAC))] = member.Location{Bia: int32(o.Cabinet), Slot: o.Slot}
 		if o.Name == sm.Name {
 			continue
 		}
@@ -58,17 +59,24 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		}
 	}
 	devs := member.Devices{Poll: st.Poll, Managers: map[member.Location]bool{}, Aggregation: map[member.Location]netip.AddrPort{}, Notify: notify}
+	cat, err := catalog.New(mod.Store().Registry())
+	if err != nil {
+		return nil, err
+	}
 	for i, c := range st.Cabinets {
-		model := module.CabinetModels()[c.Model]
-		devs.Cabinets = append(devs.Cabinets, member.Cabinet{Bia: c.Bia, ModelOID: model.OID, Model: c.Model, Detail: model.Detail,
+		model, ok := cat.CabinetModel(c.Model)
+		if !ok {
+			return nil, fmt.Errorf("cabinet %d: unknown model %q", c.Bia, c.Model)
+		}
+		devs.Cabinets = append(devs.Cabinets, member.Cabinet{Bia: int32(c.Bia), ModelOID: model.OID, Model: c.Model, Detail: model.Detail,
 			Slots: model.Slots, Sequence: int32(i + 1)})
 	}
 	for _, o := range st.Modules {
-		devs.Managers[member.Location{Bia: o.Cabinet, Slot: o.Slot}] = true
+		devs.Managers[member.Location{Bia: int32(o.Cabinet), Slot: o.Slot}] = true
 	}
 	for _, d := range st.Devices {
 		if d.Type == stackfile.AggregationType {
-			devs.Aggregation[member.Location{Bia: d.Cabinet, Slot: d.Slot}] = d.Ethernet
+			devs.Aggregation[member.Location{Bia: int32(d.Cabinet), Slot: d.Slot}] = d.Ethernet
 		}
 	}
 	network, address := parseAgentX(chassis)

@@ -26,12 +26,17 @@ const (
 // Aggregation is the name of the Management Aggregation Converter type.
 const Aggregation = "smacf100p"
 
-// Identity names of the products that are not device types.
+// Identity names of the products that are not device types: the MIB
+// names of the management module's and of an empty slot's cpsModuleModel.
 const (
-	moduleIdentity    = "cpsmM100Id"
-	emptyIdentity     = "cpsEmptyId"
+	ModuleIdentity = "cpsmM100Id"
+	EmptyIdentity  = "cpsEmptyId"
+)
+
+const (
 	connectorTC       = "CpsConnector"
 	connectorExemplar = "cettf100ConnA" // a column of CpsConnector syntax
+	pointSystemModule = "MCC16-MIB"
 )
 
 // deviceSpec is a device type as this package declares it: its name (the
@@ -119,6 +124,7 @@ type DeviceType struct {
 // its accessors return copies.
 type Catalog struct {
 	module, empty smi.OID
+	subtree       smi.OID        // covers every Point System scalar and column
 	cabinets      []CabinetModel // by name
 	devices       []DeviceType   // by code
 	connectors    []string       // in the order of their values
@@ -139,10 +145,10 @@ func New(reg *mib.Registry) (*Catalog, error) {
 	}
 	c := &Catalog{}
 	var err error
-	if c.module, err = identity(moduleIdentity); err != nil {
+	if c.module, err = identity(ModuleIdentity); err != nil {
 		return nil, err
 	}
-	if c.empty, err = identity(emptyIdentity); err != nil {
+	if c.empty, err = identity(EmptyIdentity); err != nil {
 		return nil, err
 	}
 	for _, s := range cabinetSpecs() {
@@ -175,6 +181,23 @@ func New(reg *mib.Registry) (*Catalog, error) {
 	if !ok || conn.Syntax.TC != connectorTC || len(conn.Syntax.Enums) == 0 {
 		return nil, fmt.Errorf("catalog: the registry has no %s column of syntax %s", connectorExemplar, connectorTC)
 	}
+	for _, o := range reg.Objects() {
+		if o.Module != pointSystemModule || (o.Kind != mib.KindScalar && o.Kind != mib.KindColumn) {
+			continue
+		}
+		if c.subtree == nil {
+			c.subtree = o.OID.Clone()
+			continue
+		}
+		n := 0
+		for n < len(c.subtree) && n < len(o.OID) && c.subtree[n] == o.OID[n] {
+			n++
+		}
+		c.subtree = c.subtree[:n]
+	}
+	if len(c.subtree) == 0 {
+		return nil, fmt.Errorf("catalog: the registry has no objects of %s under one subtree", pointSystemModule)
+	}
 	enums := append([]mib.Enum(nil), conn.Syntax.Enums...)
 	sort.Slice(enums, func(i, j int) bool { return enums[i].Value < enums[j].Value })
 	for _, e := range enums {
@@ -197,6 +220,10 @@ func Default() *Catalog {
 // ModuleID is cpsmM100Id: the management module's product identifier (its
 // sysObjectID and the cpsModuleModel of its slot).
 func (c *Catalog) ModuleID() smi.OID { return c.module.Clone() }
+
+// Subtree is the smallest subtree that holds every scalar and column of
+// the Point System MIB: what a management module's agent registers.
+func (c *Catalog) Subtree() smi.OID { return c.subtree.Clone() }
 
 // EmptyID is cpsEmptyId: the cpsModuleModel of an empty slot.
 func (c *Catalog) EmptyID() smi.OID { return c.empty.Clone() }

@@ -16,6 +16,17 @@ func TestResolvesAgainstTheDefaultRegistry(t *testing.T) {
 	if !c.ModuleID().Equal(reg.MustLookup("cpsmM100Id").OID) || !c.EmptyID().Equal(reg.MustLookup("cpsEmptyId").OID) {
 		t.Errorf("module %s, empty %s", c.ModuleID(), c.EmptyID())
 	}
+	sub := c.Subtree()
+	for _, name := range []string{"cpsModuleModel", "cpsmm100CacheClean", "cpsIsPrimary", "cpsMc1300MRevision", "cfetf100Enabled"} {
+		if !reg.MustLookup(name).OID.HasPrefix(sub) {
+			t.Errorf("%s is outside the subtree %s", name, sub)
+		}
+	}
+	for _, name := range []string{"cpsmM100Id", "pSDeviceInserted", "cpsEmuModuleName"} {
+		if o, ok := reg.Lookup(name); ok && o.OID.HasPrefix(sub) {
+			t.Errorf("%s (not an object of the agent's MIB view) is inside the subtree %s", name, sub)
+		}
+	}
 	if got := strings.Join(c.CabinetNames(), " "); got != "cpsmc0200 cpsmc0800 cpsmc1300 cpsmc1800 cpsmc1850 cpsmc1900" {
 		t.Errorf("cabinet names %s", got)
 	}

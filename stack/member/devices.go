@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/device"
@@ -66,6 +67,7 @@ type devState struct {
 	clean   map[Location]bool // last CacheClean written per converter row
 	cols    map[uint8]map[uint32]*mib.Object
 	ownDirt bool
+	cat     *catalog.Catalog // the product ids of the slots' types
 
 	solicits atomic.Uint64 // solicitations this member sent
 	reports  atomic.Uint64 // reports it heard
@@ -254,7 +256,7 @@ func (m *Member) putModel(loc Location, typ uint8) {
 	b, s := uint32(loc.Bia), uint32(loc.Slot)
 	_ = st.Put("cpsModuleBiaIndex", smi.Integer(loc.Bia), b, s)
 	_ = st.Put("cpsModuleSlotIndex", smi.Integer(loc.Slot), b, s)
-	_ = st.Put("cpsModuleModel", smi.ObjectID(device.ProductOID(typ)), b, s)
+	_ = st.Put("cpsModuleModel", smi.ObjectID(m.dev.cat.Product(typ)), b, s)
 }
 
 func (m *Member) slotVarbinds(loc Location, typ uint8) []smi.VarBind {
@@ -263,7 +265,7 @@ func (m *Member) slotVarbinds(loc Location, typ uint8) []smi.VarBind {
 	return []smi.VarBind{
 		{Name: st.InstanceOID("cpsModuleBiaIndex", b, s), Value: smi.Integer(loc.Bia)},
 		{Name: st.InstanceOID("cpsModuleSlotIndex", b, s), Value: smi.Integer(loc.Slot)},
-		{Name: st.InstanceOID("cpsModuleModel", b, s), Value: smi.ObjectID(device.ProductOID(typ))},
+		{Name: st.InstanceOID("cpsModuleModel", b, s), Value: smi.ObjectID(m.dev.cat.Product(typ))},
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/module"
-	"github.com/cpsmm/cpsmm/stack/stackfile"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
 
@@ -41,7 +41,7 @@ func BenchmarkReport(b *testing.B) {
 	reg := mib.DefaultRegistry()
 	var frames []backplane.Frame
 	for s := int32(2); s <= 18; s++ {
-		d, err := device.New(reg, stackfile.Device{Cabinet: 1, Slot: s, Type: "cfetf100", ConnA: "rj-45", ConnB: "lc"})
+		d, err := device.New(reg, device.Spec{At: ident.At(1, s), Type: device.Cfetf100, ConnA: "rj-45", ConnB: "lc"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,10 +17,12 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
@@ -92,9 +94,13 @@ func New(cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	cat, err := catalog.New(cfg.Module.Store().Registry())
+	if err != nil {
+		return nil, fmt.Errorf("member: %w", err)
+	}
 	m := &Member{cfg: cfg, log: cfg.Log, node: node, inbox: make(chan delivery, 256), kick: make(chan struct{}, 1),
 		pending: map[uint32]chan configmsg.Ack{}, reqID: uint32(time.Now().UnixNano()),
-		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, cols: map[uint8]map[uint32]*mib.Object{}, traffic: time.Now()}}
+		dev: devState{slots: map[Location]*slotView{}, cabs: map[int32]*cabView{}, clean: map[Location]bool{}, cols: map[uint8]map[uint32]*mib.Object{}, traffic: time.Now(), cat: cat}}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
@@ -356,7 +362,7 @@ func (m *Member) Remote(rc module.RemoteChange) error {
 		}
 		t = configmsg.Target{Kind: configmsg.KindModule, MAC: macOf(id)}
 	} else {
-		t = configmsg.Target{Kind: configmsg.KindDevice, Bia: uint16(rc.Bia), Slot: uint16(rc.Slot)}
+		t = configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(ident.Cabinet(rc.Bia), rc.Slot)}
 	}
 	set := func(v smi.Value) configmsg.Set {
 		s := configmsg.Set{Target: t, Object: rc.Object, Type: configmsg.Integer, Int: v.Int}

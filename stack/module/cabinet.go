@@ -1,44 +1,32 @@
 package module
 
 import (
-	"sort"
-
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
-// CabinetModel is a Point System chassis type.
-type CabinetModel struct {
-	Name  string
-	OID   smi.OID // the value of cpsCabinetModel
-	Slots int32   // the slot count the model number names
-	// Detail is the detail table prefix for models that have one
-	// ("cpsMc1800", "cpsMc1300"), empty otherwise.
-	Detail string
-}
+// CabinetModel is a Point System chassis type (the catalog's).
+type CabinetModel = catalog.CabinetModel
 
-// CabinetModels returns the chassis the MIB names, by lower-case model name.
+// CabinetModels returns the chassis the MIB names, by lower-case model
+// name: a thin wrapper over the catalog of the built-in definitions.
 func CabinetModels() map[string]CabinetModel {
-	return map[string]CabinetModel{
-		"cpsmc1800": {"cpsmc1800", smi.MustOID("1.3.6.1.4.1.868.1.4.3"), 18, "cpsMc1800"},
-		"cpsmc1850": {"cpsmc1850", smi.MustOID("1.3.6.1.4.1.868.1.4.4"), 18, "cpsMc1800"},
-		"cpsmc0800": {"cpsmc0800", smi.MustOID("1.3.6.1.4.1.868.1.4.5"), 8, ""},
-		"cpsmc1300": {"cpsmc1300", smi.MustOID("1.3.6.1.4.1.868.1.4.6"), 13, "cpsMc1300"},
-		"cpsmc0200": {"cpsmc0200", smi.MustOID("1.3.6.1.4.1.868.1.4.7"), 2, ""},
-		"cpsmc1900": {"cpsmc1900", smi.MustOID("1.3.6.1.4.1.868.1.4.9"), 19, ""},
+	m := map[string]CabinetModel{}
+	for _, c := range catalog.Default().CabinetModels() {
+		m[c.Name] = c
 	}
+	return m
 }
 
-func cabinetModelNames() []string {
-	var n []string
-	for k := range CabinetModels() {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
-}
+func cabinetModelNames() []string { return catalog.Default().CabinetNames() }
 
-// Product identifiers used as cpsModuleModel values.
+// Product identifiers used as cpsModuleModel values, by their MIB names.
 const (
-	oidCpsmM100 = "1.3.6.1.4.1.868.1.4.1.2.1"
-	oidEmpty    = "1.3.6.1.4.1.868.1.4.1.2.1001"
+	oidCpsmM100 = catalog.ModuleIdentity
+	oidEmpty    = catalog.EmptyIdentity
 )
+
+// identity returns the value of a product identity the registry defines.
+func (m *Module) identity(name string) smi.Value {
+	return smi.ObjectID(m.store.Registry().MustLookup(name).OID)
+}

@@ -162,8 +162,6 @@ func ip(s string) smi.Value {
 	return smi.IPAddress(a)
 }
 
-func oid(s string) smi.Value { return smi.ObjectID(smi.MustOID(s)) }
-
 // moduleRow is a module's cpsmm100Table row (all but SysUpTime, which only
 // the module itself counts) for its configuration cfg.
 func moduleRow(cfg Config, primary bool) []cellValue {
@@ -229,7 +227,7 @@ func (m *Module) populate(cfg Config) error {
 		}
 		puts := []cellValue{
 			{"cpsModuleBiaIndex", smi.Integer(cfg.Bia)}, {"cpsModuleSlotIndex", smi.Integer(i)},
-			{"cpsModuleModel", oid(modelOID)},
+			{"cpsModuleModel", m.identity(modelOID)},
 			{"cpsSlotPwrBiaIndex", smi.Integer(cfg.Bia)}, {"cpsSlotPwrSlotIndex", smi.Integer(i)},
 			{"cpsSlotPwrState", smi.Integer(power)},
 		}

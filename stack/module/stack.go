@@ -81,7 +81,7 @@ func (m *Module) AddPeer(cfg Config) error {
 	}
 	return putRow(m.store, []cellValue{
 		{"cpsModuleBiaIndex", smi.Integer(cfg.Bia)}, {"cpsModuleSlotIndex", smi.Integer(cfg.Slot)},
-		{"cpsModuleModel", oid(oidCpsmM100)},
+		{"cpsModuleModel", m.identity(oidCpsmM100)},
 	}, b, s)
 }
 
@@ -107,7 +107,7 @@ func (m *Module) ApplyPeer(p PeerView) {
 	}
 	_ = putRow(m.store, []cellValue{
 		{"cpsModuleBiaIndex", smi.Integer(p.Bia)}, {"cpsModuleSlotIndex", smi.Integer(p.Slot)},
-		{"cpsModuleModel", oid(oidCpsmM100)},
+		{"cpsModuleModel", m.identity(oidCpsmM100)},
 	}, b, s)
 }
 

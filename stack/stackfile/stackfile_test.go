@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/mib/catalog"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -64,6 +67,7 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{"duplicate MAC", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:01, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16102}\n",
 			"s.yaml:14: field modules[1].mac: MAC 00:00:00:00:00:01 is already used by module \"a\""},
 		{"unknown device type", good + "devices:\n  - {cabinet: 1, slot: 3, type: toaster}\n", "s.yaml:15: field devices[0].type: unknown device type \"toaster\""},
+		{"unknown connector", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, conn_b: toaster}\n", "s.yaml:15: field devices[0].conn_b: unknown connector \"toaster\""},
 		{"undeclared cabinet", good + "devices:\n  - {cabinet: 7, slot: 3, type: cettf100}\n", "s.yaml:15: field devices[0].cabinet: cabinet 7 is not declared"},
 		{"slot beyond cabinet", good + "devices:\n  - {cabinet: 1, slot: 19, type: cettf100}\n", "s.yaml:15: field devices[0].slot: slot 19 is beyond the 18 slots of a cpsmc1800"},
 		{"unknown field", good + "colour: blue\n", "s.yaml:14: field colour: unknown field"},
@@ -92,21 +96,27 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte(good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100}\n"))
 	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
+	cat := catalog.Default()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := Parse("f.yaml", data)
+		st, err := ParseWith(cat, "f.yaml", data)
 		if err != nil {
 			return
 		}
 		if st.Key == "" || len(st.Modules) == 0 || st.Holdtime < 3*st.Hello {
 			t.Fatalf("accepted an invalid stack: %+v", st)
 		}
-		slots := map[[2]int32]bool{}
+		slots := map[ident.Slot]bool{}
 		for _, m := range st.Modules {
-			k := [2]int32{m.Cabinet, m.Slot}
-			if slots[k] {
+			if slots[m.At()] {
 				t.Fatalf("two modules in one slot: %+v", st.Modules)
 			}
-			slots[k] = true
+			slots[m.At()] = true
+		}
+		for _, d := range st.Devices {
+			if _, ok := cat.DeviceType(d.Type); !ok || !cat.Connector(d.ConnA) || !cat.Connector(d.ConnB) || slots[d.At()] {
+				t.Fatalf("accepted device %+v", d)
+			}
+			slots[d.At()] = true
 		}
 	})
 }
