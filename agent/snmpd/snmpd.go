@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cpsmm/cpsmm/mib/catalog"
 )
 
 // Options describe one snmpd.
@@ -91,7 +93,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		o.WriteCommunity = "private"
 	}
 	if o.SysObjectID == "" {
-		o.SysObjectID = "1.3.6.1.4.1.868.1.4.1.2.1"
+		o.SysObjectID = catalog.Default().ModuleID().String()
 	}
 	bin := o.Binary
 	if bin == "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cpsmm/cpsmm/agent"
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
@@ -124,13 +125,14 @@ func run(args []string) error {
 		return err
 	}
 	// Register the vendor's management objects and the emulator's own arc.
-	var regs []agent.Registration
-	for _, s := range []string{"1.3.6.1.4.1.868.2.4", mib.EmulatorArc} {
-		regs = append(regs, agent.Registration{Subtree: smi.MustOID(s)})
+	cat, err := catalog.New(m.Store().Registry())
+	if err != nil {
+		return err
 	}
+	regs := []agent.Registration{{Subtree: cat.Subtree()}, {Subtree: smi.MustOID(mib.EmulatorArc)}}
 	sub, err := agent.New(agent.Config{
 		Network: network, Address: address,
-		ID:    smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1"),
+		ID:    cat.ModuleID(),
 		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
 		Handler: m.Handler(), Spin: *spin,
 		Log: log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
@@ -25,7 +26,7 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 	if !ok {
 		return cfg, sm, fmt.Errorf("stack %s has no module %q", st.Name, name)
 	}
-	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, sm.Cabinet, sm.Slot, sm.MAC.String(), sm.Serial
+	cfg.Name, cfg.Bia, cfg.Slot, cfg.MAC, cfg.Serial = sm.Name, int32(sm.Cabinet), sm.Slot, sm.MAC.String(), sm.Serial
 	cfg.IPAddress, cfg.SubnetMask, cfg.Gateway = sm.IP.String(), sm.Mask.String(), sm.Gateway.String()
 	cfg.WantPrimary, cfg.SysName = sm.WantPrimary, sm.Name
 	// ICIF: the Base Management Module in the leftmost slot of its cabinet.
@@ -46,7 +47,7 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 	var peers []netip.AddrPort
 	dir := map[ident.MAC]ident.Slot{}
 	for _, o := range st.Modules {
-		dir[ident.MAC(backplane.ID(o.MAC))] = ident.At(ident.Cabinet(o.Cabinet), o.Slot)
+		dir[o.MAC] = ident.At(o.Cabinet, o.Slot)
 		if o.Name == sm.Name {
 			continue
 		}
@@ -60,15 +61,23 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		}
 	}
 	devs := devcache.Config{Poll: st.Poll, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notify, Name: sm.Name}
+	cat, err := catalog.New(mod.Store().Registry())
+	if err != nil {
+		return nil, err
+	}
 	for i, c := range st.Cabinets {
-		devs.Cabinets = append(devs.Cabinets, devcache.Cabinet{Bia: ident.Cabinet(c.Bia), Model: module.CabinetModels()[c.Model], Sequence: int32(i + 1)})
+		model, ok := cat.CabinetModel(c.Model)
+		if !ok {
+			return nil, fmt.Errorf("cabinet %d: unknown model %q", c.Bia, c.Model)
+		}
+		devs.Cabinets = append(devs.Cabinets, devcache.Cabinet{Bia: c.Bia, Model: model, Sequence: int32(i + 1)})
 	}
 	for _, o := range st.Modules {
-		devs.Managers[ident.At(ident.Cabinet(o.Cabinet), o.Slot)] = true
+		devs.Managers[ident.At(o.Cabinet, o.Slot)] = true
 	}
 	for _, d := range st.Devices {
 		if d.Type == stackfile.AggregationType {
-			devs.Aggregation[ident.At(ident.Cabinet(d.Cabinet), d.Slot)] = d.Ethernet
+			devs.Aggregation[ident.At(d.Cabinet, d.Slot)] = d.Ethernet
 		}
 	}
 	network, address := parseAgentX(chassis)

@@ -37,6 +37,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/agent/snmpd"
+	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/chassis"
 	"github.com/cpsmm/cpsmm/stack/member"
@@ -326,6 +328,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 	if err != nil {
 		return err
 	}
+	sysObjectID := catalog.Default().ModuleID().String()
 	for _, m := range st.Modules {
 		md := filepath.Join(dir, m.Name)
 		if err := os.MkdirAll(filepath.Join(md, "persist"), 0o700); err != nil {
@@ -338,7 +341,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 			sinks = append(sinks, st.TrapSink.String())
 		}
 		conf := snmpd.Config(snmpd.Options{UDP: m.SNMP.String(), AgentXSocket: ax, ReadCommunity: "public",
-			WriteCommunity: "private", SysObjectID: "1.3.6.1.4.1.868.1.4.1.2.1", SysDescr: "cpsmm emulated CPSMM100 " + m.Name,
+			WriteCommunity: "private", SysObjectID: sysObjectID, SysDescr: "cpsmm emulated CPSMM100 " + m.Name,
 			TrapSinks: sinks})
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 			return err
@@ -543,18 +546,21 @@ type row struct {
 
 func query(st *stackfile.Stack) []row {
 	var rows []row
+	reg := mib.DefaultRegistry()
 	for _, m := range st.Modules {
-		r := row{Module: m.Name, Cabinet: m.Cabinet, Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
+		r := row{Module: m.Name, Cabinet: int32(m.Cabinet), Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
 		g := &gosnmp.GoSNMP{Target: m.SNMP.Addr().String(), Port: m.SNMP.Port(), Community: "public",
 			Version: gosnmp.Version2c, Timeout: time.Second, Retries: 1}
-		idx := fmt.Sprintf(".%d.%d", m.Cabinet, m.Slot)
-		base := ".1.3.6.1.4.1.868.2.4.1.2.2.1.1."
+		var oids []string
+		for _, col := range []string{"cpsmm100IsPrimary", "cpsmm100CanPrimary", "cpsmm100WantPrimary"} {
+			oids = append(oids, "."+reg.MustLookup(col).OID.Append(m.At().Index()...).String())
+		}
 		if err := g.Connect(); err != nil {
 			r.Err = err.Error()
 			rows = append(rows, r)
 			continue
 		}
-		res, err := g.Get([]string{base + "11" + idx, base + "13" + idx, base + "12" + idx})
+		res, err := g.Get(oids)
 		g.Conn.Close()
 		if err != nil || len(res.Variables) != 3 || res.Variables[0].Type != gosnmp.Integer {
 			r.Err = fmt.Sprint("no answer: ", err)

@@ -10,7 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // Frame layout (all integers big-endian):
@@ -69,10 +70,9 @@ func (t Type) String() string {
 	return fmt.Sprintf("type-%d", uint8(t))
 }
 
-// ID identifies a sender: its MAC address.
-type ID [6]byte
-
-func (id ID) String() string { return net.HardwareAddr(id[:]).String() }
+// ID identifies a sender: its MAC address, the one type of a module's MAC
+// (stack/ident).
+type ID = ident.MAC
 
 // Frame is a decoded, authenticated frame.
 type Frame struct {

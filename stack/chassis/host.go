@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -24,11 +23,13 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/atomicfile"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/device"
-	"github.com/cpsmm/cpsmm/stack/module"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
@@ -47,14 +48,15 @@ type State struct {
 // Host is the chassis's devices, running.
 type Host struct {
 	reg  *mib.Registry
+	cat  *catalog.Catalog
 	key  []byte
 	file string // state file
 	log  logrus.FieldLogger
 
 	mu  sync.Mutex // guards st and the indexes
 	st  State
-	dev map[[2]int32]*device.Device
-	cab map[int32]*device.Cabinet
+	dev map[ident.Slot]*device.Device
+	cab map[ident.Cabinet]*device.Cabinet
 
 	tr   *transport.Transport
 	macs []*net.UDPConn
@@ -78,6 +80,11 @@ func New(cfg Config) (*Host, error) {
 		cfg.Log = logrus.New()
 	}
 	h := &Host{reg: mib.DefaultRegistry(), key: []byte(cfg.Stack.Key), file: cfg.StateFile, log: cfg.Log}
+	cat, err := catalog.New(h.reg)
+	if err != nil {
+		return nil, fmt.Errorf("chassis: %w", err)
+	}
+	h.cat = cat
 	if _, err := h.load(); err != nil {
 		return nil, err
 	}
@@ -109,12 +116,12 @@ func New(cfg Config) (*Host, error) {
 }
 
 func (h *Host) index() {
-	h.dev, h.cab = map[[2]int32]*device.Device{}, map[int32]*device.Cabinet{}
+	h.dev, h.cab = map[ident.Slot]*device.Device{}, map[ident.Cabinet]*device.Cabinet{}
 	for _, d := range h.st.Devices {
-		h.dev[[2]int32{d.Bia, d.Slot}] = d
+		h.dev[d.At()] = d
 	}
 	for _, c := range h.st.Cabinets {
-		h.cab[c.Bia] = c
+		h.cab[ident.Cabinet(c.Bia)] = c
 	}
 }
 
@@ -131,19 +138,26 @@ func (h *Host) reconcile(st *stackfile.Stack) error {
 			h.st.Cabinets = append(h.st.Cabinets, old)
 			continue
 		}
-		h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: c.Bia, Model: c.Model, Description: c.Description,
-			PS1: true, PS2: true, Slots: module.CabinetModels()[c.Model].Slots})
+		model, ok := h.cat.CabinetModel(c.Model)
+		if !ok {
+			return fmt.Errorf("cabinet %d: unknown model %q", c.Bia, c.Model)
+		}
+		h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: int32(c.Bia), Model: c.Model, Description: c.Description,
+			PS1: true, PS2: true, Slots: model.Slots})
 	}
 	for _, d := range st.Devices {
-		code, _ := device.TypeCode(d.Type)
-		if old, ok := h.dev[[2]int32{d.Cabinet, d.Slot}]; ok && old.Type == code {
+		typ, ok := h.cat.DeviceType(d.Type)
+		if !ok {
+			return fmt.Errorf("device %s: unknown type %q", d.At(), d.Type)
+		}
+		if old, ok := h.dev[d.At()]; ok && old.Type == typ.Code {
 			if d.Ethernet.IsValid() {
 				old.Ethernet = d.Ethernet.String()
 			}
 			h.st.Devices = append(h.st.Devices, old)
 			continue
 		}
-		dev, err := device.New(h.reg, d)
+		dev, err := device.New(h.reg, device.Spec{At: d.At(), Type: typ.Code, Serial: d.Serial, ConnA: d.ConnA, ConnB: d.ConnB, Ethernet: d.Ethernet})
 		if err != nil {
 			return err
 		}
@@ -173,38 +187,18 @@ func (h *Host) load() (bool, error) {
 	return true, nil
 }
 
-// save writes the state atomically (temp file, fsync, rename, fsync of
-// the directory). Called with h.mu held.
+// save writes the state atomically (stack/atomicfile). Called with h.mu
+// held.
 func (h *Host) save() error {
 	if h.file == "" {
 		return nil
 	}
 	b, err := json.MarshalIndent(h.st, "", " ")
 	if err != nil {
-		return err
+		return fmt.Errorf("chassis state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(h.file), ".state-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), h.file); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(h.file)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.WriteFile(h.file, b, 0o600); err != nil {
+		return fmt.Errorf("chassis state: %w", err)
 	}
 	return nil
 }
@@ -232,7 +226,7 @@ func (h *Host) deliver(_ transport.Path, f backplane.Frame) {
 			h.log.WithError(err).Warn("solicit dropped")
 			return
 		}
-		if r, ok := h.report(int32(s.Bia), int32(s.Slot), false); ok {
+		if r, ok := h.report(ident.At(ident.Cabinet(s.Bia), int32(s.Slot)), false); ok {
 			h.send(r)
 		}
 	case backplane.TypeConfigSet:
@@ -245,7 +239,7 @@ func (h *Host) deliver(_ transport.Path, f backplane.Frame) {
 			return // for a module
 		}
 		status, reports := h.apply(s)
-		log := h.log.WithFields(logrus.Fields{"bia": s.Target.Bia, "slot": s.Target.Slot, "object": s.Object, "from": f.From.String()})
+		log := h.log.WithFields(logrus.Fields{"bia": s.Target.Slot.Cabinet, "slot": s.Target.Slot.Slot, "object": s.Object, "from": f.From.String()})
 		if status != configmsg.OK {
 			log.Warn("configuration refused: " + status.String())
 		} else {
@@ -268,23 +262,24 @@ func (h *Host) send(r device.Report) {
 	_ = h.tr.Send(backplane.TypeDeviceReport, 0, b)
 }
 
-// report answers a solicitation of bia/slot (slot 0: the cabinet). An
+// report answers a solicitation of a slot (slot 0: the cabinet). An
 // aggregation converter answers only over Ethernet; a slot of a removed
 // cabinet does not answer.
-func (h *Host) report(bia, slot int32, ethernet bool) (device.Report, bool) {
+func (h *Host) report(at ident.Slot, ethernet bool) (device.Report, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c, ok := h.cab[bia]
+	c, ok := h.cab[at.Cabinet]
 	if !ok {
 		return device.Report{}, false
 	}
-	if slot == 0 {
+	if at.Slot == 0 {
 		return h.cabinetReport(c), true
 	}
-	if c.Removed || slot > c.Slots {
+	if c.Removed || at.Slot > c.Slots {
 		return device.Report{}, false
 	}
-	d, ok := h.dev[[2]int32{bia, slot}]
+	bia, slot := at.Cabinet, at.Slot
+	d, ok := h.dev[at]
 	switch {
 	case ok && (d.Type == device.Aggregation) != ethernet:
 		if ethernet {
@@ -304,13 +299,13 @@ func (h *Host) report(bia, slot int32, ethernet bool) (device.Report, bool) {
 func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	bia, slot := int32(s.Target.Bia), int32(s.Target.Slot)
+	at := s.Target.Slot
 	val := smi.Integer(s.Int)
 	if s.Type == configmsg.Octets {
 		val = smi.OctetString(s.Bytes)
 	}
 	var undo func()
-	var cabinets []int32
+	var cabinets []ident.Cabinet
 	switch s.Object {
 	case configmsg.ObjGroupCtrl:
 		if s.Type != configmsg.Octets || len(s.Bytes) > 256 {
@@ -323,7 +318,7 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 			cabinets = append(cabinets, b)
 		}
 	case configmsg.ObjCabinetDescription, configmsg.ObjSlotPower:
-		c, ok := h.cab[bia]
+		c, ok := h.cab[at.Cabinet]
 		if !ok || c.Removed {
 			return configmsg.UnknownObject, nil
 		}
@@ -335,12 +330,12 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 				return configmsg.BadValue, nil
 			}
 			c.Description = string(s.Bytes)
-		} else if s.Type != configmsg.Integer || (s.Int != 1 && s.Int != 2) || c.SetSlotPower(slot, s.Int == 1) != nil {
+		} else if s.Type != configmsg.Integer || (s.Int != 1 && s.Int != 2) || c.SetSlotPower(at.Slot, s.Int == 1) != nil {
 			return configmsg.BadValue, nil
 		}
-		cabinets = []int32{bia}
+		cabinets = []ident.Cabinet{at.Cabinet}
 	default:
-		d, ok := h.dev[[2]int32{bia, slot}]
+		d, ok := h.dev[at]
 		if !ok || d.Removed || s.Object < 1 || s.Object > 255 {
 			return configmsg.UnknownObject, nil
 		}
@@ -356,7 +351,7 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 		h.log.WithError(err).Error("device state not saved: configuration refused")
 		return configmsg.BadValue, nil
 	}
-	if d, ok := h.dev[[2]int32{bia, slot}]; ok && cabinets == nil {
+	if d, ok := h.dev[at]; ok && cabinets == nil {
 		return configmsg.OK, []device.Report{d.Report()}
 	}
 	sort.Slice(cabinets, func(i, j int) bool { return cabinets[i] < cabinets[j] })
@@ -395,7 +390,7 @@ func (h *Host) serveAggregation(ctx context.Context, c *net.UDPConn) {
 		if err != nil {
 			continue
 		}
-		r, ok := h.report(int32(s.Bia), int32(s.Slot), true)
+		r, ok := h.report(ident.At(ident.Cabinet(s.Bia), int32(s.Slot)), true)
 		if !ok {
 			continue
 		}
@@ -414,7 +409,7 @@ func (h *Host) serveAggregation(ctx context.Context, c *net.UDPConn) {
 // fault, remove, or insert (of a removed device).
 func (h *Host) DeviceFault(bia, slot int32, fault string) error {
 	return h.change(func() error {
-		d, ok := h.dev[[2]int32{bia, slot}]
+		d, ok := h.dev[ident.At(ident.Cabinet(bia), slot)]
 		if !ok {
 			return fmt.Errorf("no device at %d/%d", bia, slot)
 		}
@@ -437,7 +432,7 @@ func (h *Host) DeviceFault(bia, slot int32, fault string) error {
 // RestoreDevice clears every fault of the device at bia/slot.
 func (h *Host) RestoreDevice(bia, slot int32) error {
 	return h.change(func() error {
-		d, ok := h.dev[[2]int32{bia, slot}]
+		d, ok := h.dev[ident.At(ident.Cabinet(bia), slot)]
 		if !ok {
 			return fmt.Errorf("no device at %d/%d", bia, slot)
 		}
@@ -452,7 +447,7 @@ func (h *Host) RestoreDevice(bia, slot int32) error {
 // remove (the whole cabinet leaves the stack).
 func (h *Host) CabinetFault(bia int32, fault string) error {
 	return h.change(func() error {
-		c, ok := h.cab[bia]
+		c, ok := h.cab[ident.Cabinet(bia)]
 		if !ok {
 			return fmt.Errorf("no cabinet %d", bia)
 		}
@@ -473,7 +468,7 @@ func (h *Host) CabinetFault(bia int32, fault string) error {
 // RestoreCabinet clears every fault of cabinet bia.
 func (h *Host) RestoreCabinet(bia int32) error {
 	return h.change(func() error {
-		c, ok := h.cab[bia]
+		c, ok := h.cab[ident.Cabinet(bia)]
 		if !ok {
 			return fmt.Errorf("no cabinet %d", bia)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/device"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
 
@@ -131,7 +132,7 @@ func (r *rig) next(typ backplane.Type) backplane.Frame {
 
 func (r *rig) set(id uint32, bia, slot uint16, obj configmsg.Object, v smi.Value) configmsg.Ack {
 	r.t.Helper()
-	s := configmsg.Set{ID: id, Target: configmsg.Target{Kind: configmsg.KindDevice, Bia: bia, Slot: slot}, Object: obj, Type: configmsg.Integer, Int: v.Int}
+	s := configmsg.Set{ID: id, Target: configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(ident.Cabinet(bia), int32(slot))}, Object: obj, Type: configmsg.Integer, Int: v.Int}
 	if v.Type == smi.TypeOctetString {
 		s.Type, s.Bytes = configmsg.Octets, v.Bytes
 	}

@@ -10,6 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // Wire layout, big-endian.
@@ -41,26 +43,45 @@ const (
 	KindDevice Kind = 2
 )
 
-// Target is the addressee of a Set: a module (MAC) or a device (Bia, Slot).
+// Target is the addressee of a Set: a module (MAC) or a device (Slot: a
+// cabinet and a slot; 0/0 is the whole stack, slot 0 a cabinet itself).
 type Target struct {
 	Kind Kind
-	MAC  [6]byte
-	Bia  uint16
-	Slot uint16
+	MAC  ident.MAC
+	Slot ident.Slot
 }
+
+// Limits of a device target's address on the wire.
+const (
+	MaxCabinet = 255
+	MaxSlot    = 32
+)
 
 func (t Target) String() string {
 	if t.Kind == KindDevice {
-		return fmt.Sprintf("device %d/%d", t.Bia, t.Slot)
+		return "device " + t.Slot.String()
 	}
-	m := t.MAC
-	return fmt.Sprintf("module %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+	return "module " + t.MAC.String()
+}
+
+// check refuses a target the wire cannot carry or a receiver would refuse.
+func (t Target) check() error {
+	switch t.Kind {
+	case KindModule:
+		return nil
+	case KindDevice:
+		if t.Slot.Cabinet < 0 || t.Slot.Cabinet > MaxCabinet || t.Slot.Slot < 0 || t.Slot.Slot > MaxSlot {
+			return fmt.Errorf("device %s outside 0..%d/0..%d", t.Slot, MaxCabinet, MaxSlot)
+		}
+		return nil
+	}
+	return fmt.Errorf("target kind %d", t.Kind)
 }
 
 func (t Target) put(b []byte) {
 	if t.Kind == KindDevice {
-		binary.BigEndian.PutUint16(b, t.Bia)
-		binary.BigEndian.PutUint16(b[2:], t.Slot)
+		binary.BigEndian.PutUint16(b, uint16(t.Slot.Cabinet))
+		binary.BigEndian.PutUint16(b[2:], uint16(t.Slot.Slot))
 		return
 	}
 	copy(b, t.MAC[:])
@@ -76,7 +97,11 @@ func target(kind Kind, b []byte) (Target, error) {
 		if b[4] != 0 || b[5] != 0 {
 			return Target{}, fmt.Errorf("%w: device target padding is not zero", ErrMalformed)
 		}
-		return Target{Kind: kind, Bia: binary.BigEndian.Uint16(b), Slot: binary.BigEndian.Uint16(b[2:])}, nil
+		t := Target{Kind: kind, Slot: ident.At(ident.Cabinet(binary.BigEndian.Uint16(b)), int32(binary.BigEndian.Uint16(b[2:])))}
+		if err := t.check(); err != nil {
+			return Target{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		return t, nil
 	}
 	return Target{}, fmt.Errorf("%w: target kind %d", ErrMalformed, kind)
 }
@@ -164,8 +189,8 @@ func MarshalSet(s Set) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("configmsg: value type %d", s.Type)
 	}
-	if s.Target.Kind != KindModule && s.Target.Kind != KindDevice {
-		return nil, fmt.Errorf("configmsg: target kind %d", s.Target.Kind)
+	if err := s.Target.check(); err != nil {
+		return nil, fmt.Errorf("configmsg: %w", err)
 	}
 	b := make([]byte, setHead, setHead+len(val))
 	b[0], b[1] = version, byte(s.Target.Kind)
@@ -212,7 +237,8 @@ func UnmarshalSet(b []byte) (Set, error) {
 	return s, nil
 }
 
-// MarshalAck encodes a.
+// MarshalAck encodes a. Its target is the one of the Set it acknowledges,
+// as UnmarshalSet decoded it.
 func MarshalAck(a Ack) []byte {
 	b := make([]byte, ackSize)
 	b[0], b[1], b[6] = version, byte(a.Status), byte(a.Target.Kind)

@@ -7,49 +7,28 @@ package device
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
-	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// Type codes on the wire.
+// Type codes on the wire (the catalog's).
 const (
-	Empty       uint8 = 0
-	Cettf100    uint8 = 1
-	Cfetf100    uint8 = 2
-	Aggregation uint8 = 3 // smacf100p, seen over Ethernet only
+	Empty       = catalog.CodeEmpty
+	Cettf100    = catalog.CodeCettf100
+	Cfetf100    = catalog.CodeCfetf100
+	Aggregation = catalog.CodeAggregation // smacf100p, seen over Ethernet only
 )
-
-var typeNames = map[uint8]string{Cettf100: "cettf100", Cfetf100: "cfetf100", Aggregation: stackfile.AggregationType}
 
 // TypeName returns a type code's name ("" for Empty or unknown codes).
-func TypeName(code uint8) string { return typeNames[code] }
+func TypeName(code uint8) string { return catalog.TypeName(code) }
 
 // TypeCode returns a type name's code.
-func TypeCode(name string) (uint8, bool) {
-	for c, n := range typeNames {
-		if n == name {
-			return c, true
-		}
-	}
-	return 0, false
-}
-
-// ProductOID is the cpsModuleModel value for a type code (cpsEmptyId for
-// Empty).
-func ProductOID(code uint8) smi.OID {
-	switch code {
-	case Cettf100:
-		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.3")
-	case Cfetf100:
-		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.4")
-	case Aggregation:
-		return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.15")
-	}
-	return smi.MustOID("1.3.6.1.4.1.868.1.4.1.2.1001")
-}
+func TypeCode(name string) (uint8, bool) { return catalog.TypeCode(name) }
 
 // Columns returns the columns of a converter type's table that the device
 // itself holds: all but the index columns and CacheClean (which is the
@@ -81,6 +60,18 @@ func Column(reg *mib.Registry, code uint8, col uint32) (*mib.Object, bool) {
 	return nil, false
 }
 
+// Spec is a device as its owner declares it (the chassis, from the stack
+// file): where it sits, what it is, and what is printed on it.
+type Spec struct {
+	At     ident.Slot
+	Type   uint8 // a type code other than Empty
+	Serial int32
+	ConnA  string // CpsConnector labels
+	ConnB  string
+	// Ethernet is where an aggregation converter answers (loopback UDP).
+	Ethernet netip.AddrPort
+}
+
 // Device is one device's memory.
 type Device struct {
 	Bia, Slot int32
@@ -96,7 +87,7 @@ type Device struct {
 }
 
 // defaults by column name suffix (after the type name).
-func defaultValue(suffix string, d stackfile.Device, syn mib.Syntax) (smi.Value, error) {
+func defaultValue(suffix string, d Spec, syn mib.Syntax) (smi.Value, error) {
 	enum := func(label string) (smi.Value, error) {
 		for _, e := range syn.Enums {
 			if e.Label == label {
@@ -140,26 +131,28 @@ func defaultValue(suffix string, d stackfile.Device, syn mib.Syntax) (smi.Value,
 	return smi.Value{}, fmt.Errorf("device: no default for column %s", suffix)
 }
 
-// New returns a device as the stack file declares it, fresh from the
-// factory.
-func New(reg *mib.Registry, d stackfile.Device) (*Device, error) {
-	code, ok := TypeCode(d.Type)
-	if !ok {
-		return nil, fmt.Errorf("device %d/%d: unknown type %q", d.Cabinet, d.Slot, d.Type)
+// New returns a device as its spec declares it, fresh from the factory.
+func New(reg *mib.Registry, d Spec) (*Device, error) {
+	name := TypeName(d.Type)
+	if name == "" {
+		return nil, fmt.Errorf("device %s: unknown type code %d", d.At, d.Type)
 	}
-	dev := &Device{Bia: d.Cabinet, Slot: d.Slot, Type: code, Serial: d.Serial, Cols: map[uint32]smi.Value{}}
+	dev := &Device{Bia: int32(d.At.Cabinet), Slot: d.At.Slot, Type: d.Type, Serial: d.Serial, Cols: map[uint32]smi.Value{}}
 	if d.Ethernet.IsValid() {
 		dev.Ethernet = d.Ethernet.String()
 	}
-	for _, o := range Columns(reg, code) {
-		v, err := defaultValue(o.Name[len(d.Type):], d, o.Syntax)
+	for _, o := range Columns(reg, d.Type) {
+		v, err := defaultValue(o.Name[len(name):], d, o.Syntax)
 		if err != nil {
-			return nil, fmt.Errorf("device %d/%d: %w", d.Cabinet, d.Slot, err)
+			return nil, fmt.Errorf("device %s: %w", d.At, err)
 		}
 		dev.Cols[o.OID[len(o.OID)-1]] = v
 	}
 	return dev, nil
 }
+
+// At returns the device's slot address.
+func (d *Device) At() ident.Slot { return ident.At(ident.Cabinet(d.Bia), d.Slot) }
 
 // Set changes one of the device's read-write columns, after the same rules
 // an SNMP Set gets (type, length, enumeration).

@@ -3,21 +3,24 @@ package device
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
-	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 func TestNewHasEveryColumn(t *testing.T) {
 	reg := mib.DefaultRegistry()
 	for _, tc := range []struct {
 		typ  string
+		code uint8
 		cols int // the table's columns but the two indexes and CacheClean
-	}{{"cettf100", 18 - 3}, {"cfetf100", 21 - 3}} {
-		d, err := New(reg, stackfile.Device{Cabinet: 1, Slot: 4, Type: tc.typ, Serial: 42, ConnA: "rj-45", ConnB: "lc"})
+	}{{"cettf100", Cettf100, 18 - 3}, {"cfetf100", Cfetf100, 21 - 3}} {
+		d, err := New(reg, Spec{At: ident.At(1, 4), Type: tc.code, Serial: 42, ConnA: "rj-45", ConnB: "lc"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +46,7 @@ func TestNewHasEveryColumn(t *testing.T) {
 
 func TestSetRules(t *testing.T) {
 	reg := mib.DefaultRegistry()
-	d, _ := New(reg, stackfile.Device{Cabinet: 1, Slot: 5, Type: "cfetf100", ConnA: "rj-45", ConnB: "scmm"})
+	d, _ := New(reg, Spec{At: ident.At(1, 5), Type: Cfetf100, ConnA: "rj-45", ConnB: "scmm"})
 	if err := d.Set(reg, 13, smi.Integer(2)); err != nil { // cfetf100Enabled no(2)
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestSetRules(t *testing.T) {
 
 func TestReportRoundTrip(t *testing.T) {
 	reg := mib.DefaultRegistry()
-	d, _ := New(reg, stackfile.Device{Cabinet: 2, Slot: 3, Type: "cettf100", ConnA: "rj-45", ConnB: "stmm"})
+	d, _ := New(reg, Spec{At: ident.At(2, 3), Type: Cettf100, ConnA: "rj-45", ConnB: "stmm"})
 	d.SetLink(reg, false)
 	c := &Cabinet{Bia: 2, Description: "Rack A", PS1: true, Slots: 18, SlotPowerOff: []int32{7}}
 	for _, r := range []Report{d.Report(), c.Report(), {Kind: KindSlot, Bia: 1, Slot: 9}} {
@@ -115,7 +118,7 @@ func TestMalformedReports(t *testing.T) {
 
 func FuzzUnmarshal(f *testing.F) {
 	reg := mib.DefaultRegistry()
-	d, _ := New(reg, stackfile.Device{Cabinet: 1, Slot: 4, Type: "cfetf100", ConnA: "rj-45", ConnB: "scmm"})
+	d, _ := New(reg, Spec{At: ident.At(1, 4), Type: Cfetf100, ConnA: "rj-45", ConnB: "scmm"})
 	b, _ := MarshalReport(d.Report())
 	f.Add(b)
 	c := &Cabinet{Bia: 1, Slots: 18}
@@ -133,4 +136,21 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("solicit %x does not encode back", b)
 		}
 	})
+}
+
+func TestNewRefusesWhatTheCatalogLacks(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	for name, s := range map[string]Spec{
+		"empty type":        {At: ident.At(1, 4), Type: Empty, ConnA: "rj-45", ConnB: "lc"},
+		"unknown type":      {At: ident.At(1, 4), Type: 77, ConnA: "rj-45", ConnB: "lc"},
+		"unknown connector": {At: ident.At(1, 4), Type: Cettf100, ConnA: "rj-45", ConnB: "toaster"},
+	} {
+		if d, err := New(reg, s); err == nil || !strings.Contains(err.Error(), "device 1/4") {
+			t.Errorf("%s: %+v, %v", name, d, err)
+		}
+	}
+	d, err := New(reg, Spec{At: ident.At(2, 9), Type: Aggregation, Ethernet: netip.MustParseAddrPort("127.0.0.1:18106")})
+	if err != nil || len(d.Cols) != 0 || d.Ethernet != "127.0.0.1:18106" || d.At() != ident.At(2, 9) {
+		t.Errorf("aggregation converter %+v, %v", d, err)
+	}
 }

@@ -467,7 +467,7 @@ func (m *Member) Distribute(rcs []module.RemoteChange, done func(error)) {
 			}
 			t = configmsg.Target{Kind: configmsg.KindModule, MAC: mac}
 		} else {
-			t = configmsg.Target{Kind: configmsg.KindDevice, Bia: uint16(rc.Bia), Slot: uint16(rc.Slot)}
+			t = configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(ident.Cabinet(rc.Bia), rc.Slot)}
 		}
 		changes = append(changes, configrpc.Change{Do: setOf(t, rc.Object, rc.New), Undo: setOf(t, rc.Object, rc.Old), Name: rc.Name})
 	}
@@ -504,7 +504,7 @@ func (m *Member) configSet(now time.Time, f backplane.Frame) {
 		m.log.WithError(err).WithField("reason", "malformed").Warn("config set dropped")
 		return
 	}
-	if s.Target.Kind != configmsg.KindModule || ident.MAC(s.Target.MAC) != m.mac {
+	if s.Target.Kind != configmsg.KindModule || s.Target.MAC != m.mac {
 		return // another's: the Primary's traffic, listened in on
 	}
 	from := ident.MAC(f.From)

@@ -15,6 +15,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cpsmm/cpsmm/stack/atomicfile"
+	"github.com/cpsmm/cpsmm/stack/yamlerr"
 )
 
 // Identity is what a module is and cannot be changed over SNMP.
@@ -123,28 +126,12 @@ func lineOf(root *yaml.Node, key string) int {
 	return 0
 }
 
-// FieldError is a configuration value that is not acceptable.
-type FieldError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	loc := ""
-	if e.File != "" {
-		loc = e.File + ":"
-		if e.Line > 0 {
-			loc += fmt.Sprintf("%d:", e.Line)
-		}
-		loc += " "
-	}
-	return fmt.Sprintf("%sfield %s: %s", loc, e.Field, e.Msg)
-}
+// FieldError is a configuration value that is not acceptable: the one
+// YAML configuration error of the project (stack/yamlerr).
+type FieldError = yamlerr.Error
 
 func fieldErr(field, format string, a ...any) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+	return yamlerr.New(field, format, a...)
 }
 
 // Validate checks the configuration's syntax (not the consistency of the IP
@@ -292,36 +279,10 @@ func Save(dir string, st Settings) error {
 	return writeAtomic(dir, append(data, '\n'))
 }
 
-// writeAtomic replaces dir's saved file with data: a temporary file, fsync,
-// rename, fsync of the directory.
+// writeAtomic replaces dir's saved file with data (stack/atomicfile).
 func writeAtomic(dir string, data []byte) error {
-	f, err := os.CreateTemp(dir, configFileName+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, configFileName), data, 0o600); err != nil {
 		return fmt.Errorf("save configuration: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("save configuration: write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("save configuration: fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save configuration: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, configFileName)); err != nil {
-		return fmt.Errorf("save configuration: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("save configuration: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("save configuration: fsync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 )
 
@@ -26,6 +27,7 @@ type Module struct {
 	log      logrus.FieldLogger
 	store    *mib.Store
 	obj      *Objects
+	cat      *catalog.Catalog
 	stateDir string
 	version  string
 	base     Config   // the configuration the process was started with
@@ -88,9 +90,13 @@ func New(o Options) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	cat, err := catalog.New(o.Registry)
+	if err != nil {
+		return nil, err
+	}
 	m := &Module{
 		log:   o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
-		store: mib.NewStore(o.Registry), obj: objs, stateDir: o.StateDir, version: o.Version,
+		store: mib.NewStore(o.Registry), obj: objs, cat: cat, stateDir: o.StateDir, version: o.Version,
 		base: o.Config, inStack: o.Stack, own: []uint32{uint32(o.Config.Bia), uint32(o.Config.Slot)}, link: true,
 		resets: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
 		pending: map[uint64]*pendingCommit{},
@@ -229,11 +235,11 @@ func (m *Module) populate(cfg Config) {
 // its summary and detail rows, and cpsGroupCtrl.
 func (m *Module) populateCabinet(cfg Config) {
 	s, o := m.store, m.obj
-	model := CabinetModels()[cfg.CabinetModel]
+	model, _ := m.cat.CabinetModel(cfg.CabinetModel) // Validate checked it
 	for i := int32(1); i <= model.Slots; i++ {
-		prod := ProductEmpty()
+		prod := m.cat.EmptyID()
 		if i == cfg.Slot {
-			prod = ProductCpsmm100()
+			prod = m.cat.ModuleID()
 		}
 		power := mib.On
 		if slices.Contains(cfg.SlotPowerOff, i) && i != cfg.Slot {
@@ -351,7 +357,7 @@ func (m *Module) AddPeer(cfg Config) error {
 		return fmt.Errorf("module: peer %s: %w", cfg.Name, err)
 	}
 	m.store.Write(idx, m.obj.row(cfg, false, false, true, true)...)
-	m.store.Write(idx, m.obj.Module.Bia.Of(cfg.Bia), m.obj.Module.Slot.Of(cfg.Slot), m.obj.Module.Model.Of(ProductCpsmm100()))
+	m.store.Write(idx, m.obj.Module.Bia.Of(cfg.Bia), m.obj.Module.Slot.Of(cfg.Slot), m.obj.Module.Model.Of(m.cat.ModuleID()))
 	return nil
 }
 

@@ -8,16 +8,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/cpsmm/cpsmm/stack/module"
+	"github.com/cpsmm/cpsmm/mib/catalog"
+	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/yamlerr"
 )
 
 // Stack is a validated stack file.
@@ -41,17 +41,17 @@ type Stack struct {
 
 // Cabinet is one chassis.
 type Cabinet struct {
-	Bia         int32
-	Model       string
+	Bia         ident.Cabinet
+	Model       string // a catalog cabinet model name
 	Description string
 }
 
 // Module is one Base Management Module.
 type Module struct {
 	Name        string
-	Cabinet     int32
+	Cabinet     ident.Cabinet
 	Slot        int32
-	MAC         net.HardwareAddr
+	MAC         ident.MAC
 	Serial      int32
 	IP          netip.Addr
 	Mask        netip.Addr
@@ -62,9 +62,9 @@ type Module struct {
 
 // Device is one converter in a slot.
 type Device struct {
-	Cabinet int32
+	Cabinet ident.Cabinet
 	Slot    int32
-	Type    string
+	Type    string // a catalog device type name
 	Serial  int32
 	ConnA   string
 	ConnB   string
@@ -75,7 +75,7 @@ type Device struct {
 
 // AggregationType is the Management Aggregation Converter: seen over
 // Ethernet by the Primary only, not on the backplane.
-const AggregationType = "smacf100p"
+const AggregationType = catalog.Aggregation
 
 // Defaults and limits of the timers.
 const (
@@ -87,41 +87,12 @@ const (
 	MinHoldtime     = 300 * time.Millisecond
 )
 
-// DeviceTypes are the converter types a stack file may declare.
-func DeviceTypes() []string { return []string{"cettf100", "cfetf100", AggregationType} }
-
-// Connectors are the CpsConnector labels.
-func Connectors() []string {
-	return []string{"rj-45", "stmm", "stsm", "scmm", "scsm", "scsmlh", "scsmelh", "scsmlhlw", "mtrjmm",
-		"lc", "bnc", "stsmlh", "stsmelh", "scmm1300", "stmm1300", "mtrjsm", "serial26", "stmmlh",
-		"scsmsh", "scsimplex", "bncdual", "db9rsxxx", "termblock", "rj11", "sc40km", "sc125km"}
-}
-
-// Error is one problem in a stack file.
-type Error struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
+// Error is one problem in a stack file, naming the file, the line and the
+// field: the project's one YAML configuration error (stack/yamlerr).
+type Error = yamlerr.Error
 
 // Errors is every problem found in a file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
+type Errors = yamlerr.List
 
 // Load reads and validates the stack file at path.
 func Load(path string) (*Stack, error) {
@@ -132,14 +103,21 @@ func Load(path string) (*Stack, error) {
 	return Parse(path, data)
 }
 
-// Parse validates stack file content; name is used in error messages.
+// Parse validates stack file content against the catalog of the built-in
+// MIB definitions; name is used in error messages.
 func Parse(name string, data []byte) (*Stack, error) {
+	return ParseWith(catalog.Default(), name, data)
+}
+
+// ParseWith validates stack file content against cat: the cabinet models,
+// device types and connectors it may name.
+func ParseWith(cat *catalog.Catalog, name string, data []byte) (*Stack, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		return nil, Errors{{File: name, Line: yamlLine(err), Field: "(document)", Msg: err.Error()}}
 	}
-	p := &parser{file: name}
+	p := &parser{file: name, cat: cat}
 	st := p.stack(&doc)
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -161,6 +139,7 @@ func yamlLine(err error) int {
 
 type parser struct {
 	file string
+	cat  *catalog.Catalog
 	errs Errors
 }
 
@@ -316,18 +295,18 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		}
 	}
 
-	cabs := map[int32]Cabinet{}
+	cabs := map[ident.Cabinet]Cabinet{}
 	for i, n := range p.list(top, "cabinets", true) {
 		where := fmt.Sprintf("cabinets[%d]", i)
 		f := p.fields(n, where, "bia", "model", "description")
 		var c Cabinet
 		var biaNode, modelNode *yaml.Node
-		c.Bia, biaNode = p.int32(f, "bia", where, true, 1, 255)
+		c.Bia, biaNode = p.cabinet(f, "bia", where)
 		c.Model, modelNode = p.str(f, "model", where, true)
 		c.Description, _ = p.str(f, "description", where, false)
 		if modelNode != nil {
-			if _, ok := module.CabinetModels()[c.Model]; !ok {
-				p.fail(modelNode, where+".model", "unknown cabinet model %q (known: %s)", c.Model, strings.Join(sortedKeys(module.CabinetModels()), ", "))
+			if _, ok := p.cat.CabinetModel(c.Model); !ok {
+				p.fail(modelNode, where+".model", "unknown cabinet model %q (known: %s)", c.Model, strings.Join(p.cat.CabinetNames(), ", "))
 			}
 		}
 		if biaNode != nil {
@@ -339,19 +318,18 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		st.Cabinets = append(st.Cabinets, c)
 	}
 
-	slots := map[[2]int32]string{}
-	claimSlot := func(n *yaml.Node, where string, bia, slot int32, what string) {
-		c, ok := cabs[bia]
+	slots := map[ident.Slot]string{}
+	claimSlot := func(n *yaml.Node, where string, k ident.Slot, what string) {
+		c, ok := cabs[k.Cabinet]
 		if !ok {
-			p.fail(n, where+".cabinet", "cabinet %d is not declared under cabinets", bia)
+			p.fail(n, where+".cabinet", "cabinet %d is not declared under cabinets", k.Cabinet)
 			return
 		}
-		if m, ok := module.CabinetModels()[c.Model]; ok && slot > m.Slots {
-			p.fail(n, where+".slot", "slot %d is beyond the %d slots of a %s", slot, m.Slots, c.Model)
+		if m, ok := p.cat.CabinetModel(c.Model); ok && k.Slot > m.Slots {
+			p.fail(n, where+".slot", "slot %d is beyond the %d slots of a %s", k.Slot, m.Slots, c.Model)
 		}
-		k := [2]int32{bia, slot}
 		if other, dup := slots[k]; dup {
-			p.fail(n, where+".slot", "cabinet %d slot %d is already taken by %s", bia, slot, other)
+			p.fail(n, where+".slot", "cabinet %d slot %d is already taken by %s", k.Cabinet, k.Slot, other)
 			return
 		}
 		slots[k] = what
@@ -376,15 +354,15 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			unique(nameNode, where+".name", "name", m.Name, where)
 		}
 		owner := fmt.Sprintf("module %q", m.Name)
-		m.Cabinet, _ = p.int32(f, "cabinet", where, true, 1, 255)
+		m.Cabinet, _ = p.cabinet(f, "cabinet", where)
 		var slotNode *yaml.Node
 		m.Slot, slotNode = p.int32(f, "slot", where, true, 1, 32)
 		if slotNode != nil && m.Cabinet != 0 {
-			claimSlot(slotNode, where, m.Cabinet, m.Slot, owner)
+			claimSlot(slotNode, where, m.At(), owner)
 		}
 		if s, mn := p.str(f, "mac", where, true); mn != nil {
-			mac, err := net.ParseMAC(s)
-			if err != nil || len(mac) != 6 {
+			mac, err := ident.ParseMAC(s)
+			if err != nil {
 				p.fail(mn, where+".mac", "%q is not a 6-octet MAC address", s)
 			} else {
 				m.MAC = mac
@@ -424,16 +402,16 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		where := fmt.Sprintf("devices[%d]", i)
 		f := p.fields(n, where, "cabinet", "slot", "type", "serial", "conn_a", "conn_b", "ethernet")
 		var d Device
-		d.Cabinet, _ = p.int32(f, "cabinet", where, true, 1, 255)
+		d.Cabinet, _ = p.cabinet(f, "cabinet", where)
 		var slotNode *yaml.Node
 		d.Slot, slotNode = p.int32(f, "slot", where, true, 1, 32)
 		var typeNode *yaml.Node
 		d.Type, typeNode = p.str(f, "type", where, true)
-		if typeNode != nil && !contains(DeviceTypes(), d.Type) {
-			p.fail(typeNode, where+".type", "unknown device type %q (known: %s)", d.Type, strings.Join(DeviceTypes(), ", "))
+		if _, ok := p.cat.DeviceType(d.Type); typeNode != nil && !ok {
+			p.fail(typeNode, where+".type", "unknown device type %q (known: %s)", d.Type, strings.Join(p.cat.DeviceTypeNames(), ", "))
 		}
 		if slotNode != nil && d.Cabinet != 0 {
-			claimSlot(slotNode, where, d.Cabinet, d.Slot, fmt.Sprintf("a %s (devices[%d])", d.Type, i))
+			claimSlot(slotNode, where, d.At(), fmt.Sprintf("a %s (devices[%d])", d.Type, i))
 		}
 		d.Serial, _ = p.int32(f, "serial", where, false, 0, 2147483647)
 		d.ConnA, d.ConnB = "rj-45", "scmm"
@@ -442,7 +420,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			dst *string
 		}{{"conn_a", &d.ConnA}, {"conn_b", &d.ConnB}} {
 			if s, cn := p.str(f, c.key, where, false); cn != nil {
-				if !contains(Connectors(), s) {
+				if !p.cat.Connector(s) {
 					p.fail(cn, where+"."+c.key, "unknown connector %q", s)
 				}
 				*c.dst = s
@@ -481,23 +459,17 @@ func (p *parser) list(top map[string]*yaml.Node, key string, required bool) []*y
 	return n.Content
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+// cabinet is a BiaIndex field (1..255).
+func (p *parser) cabinet(m map[string]*yaml.Node, key, where string) (ident.Cabinet, *yaml.Node) {
+	v, n := p.int32(m, key, where, true, 1, 255)
+	return ident.Cabinet(v), n
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
+// At is the module's slot address.
+func (m Module) At() ident.Slot { return ident.At(m.Cabinet, m.Slot) }
+
+// At is the device's slot address.
+func (d Device) At() ident.Slot { return ident.At(d.Cabinet, d.Slot) }
 
 // Ethernet is the UDP address of a module's "Ethernet" side, on which it
 // sends its adverts peer to peer: its SNMP address with the port + 1000.
@@ -506,7 +478,7 @@ func (m Module) Ethernet() netip.AddrPort {
 }
 
 // Cabinet returns the cabinet with BiaIndex bia.
-func (s *Stack) Cabinet(bia int32) (Cabinet, bool) {
+func (s *Stack) Cabinet(bia ident.Cabinet) (Cabinet, bool) {
 	for _, c := range s.Cabinets {
 		if c.Bia == bia {
 			return c, true

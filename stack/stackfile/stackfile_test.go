@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/mib/catalog"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -49,30 +52,31 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"key missing", strings.Replace(good, "key: \"0123456789\"\n", "", 1), "s.yaml:1: key: missing"},
-		{"short key", strings.Replace(good, `"0123456789"`, `"abc"`, 1), "s.yaml:2: key: the shared key must be at least 8 characters"},
-		{"holdtime below 3 hello", good + "timers: {hello: 1s, holdtime: 2s}\n", "s.yaml:14: timers.holdtime: holdtime 2s must be at least 3 × hello (3s)"},
-		{"hello below minimum", good + "timers: {hello: 50ms, holdtime: 1s}\n", "s.yaml:14: timers.hello: 50ms is below the minimum 100ms"},
+		{"key missing", strings.Replace(good, "key: \"0123456789\"\n", "", 1), "s.yaml:1: field key: missing"},
+		{"short key", strings.Replace(good, `"0123456789"`, `"abc"`, 1), "s.yaml:2: field key: the shared key must be at least 8 characters"},
+		{"holdtime below 3 hello", good + "timers: {hello: 1s, holdtime: 2s}\n", "s.yaml:14: field timers.holdtime: holdtime 2s must be at least 3 × hello (3s)"},
+		{"hello below minimum", good + "timers: {hello: 50ms, holdtime: 1s}\n", "s.yaml:14: field timers.hello: 50ms is below the minimum 100ms"},
 		{"bad duration", good + "timers: {hello: soon}\n", "timers.hello: \"soon\" is not a duration"},
-		{"unknown cabinet model", strings.Replace(good, "cpsmc1800", "cpsmc9999", 1), "s.yaml:5: cabinets[0].model: unknown cabinet model \"cpsmc9999\""},
-		{"bad MAC", strings.Replace(good, "00:00:00:00:00:01", "00:00:01", 1), "s.yaml:10: modules[0].mac: \"00:00:01\" is not a 6-octet MAC address"},
-		{"bad IP", strings.Replace(good, "192.0.2.1\n", "192.0.2.300\n", 1), "s.yaml:11: modules[0].ip: \"192.0.2.300\" is not an IPv4 address"},
-		{"SNMP not loopback", strings.Replace(good, "127.0.0.1:16101", "192.0.2.9:161", 1), "s.yaml:13: modules[0].snmp: 192.0.2.9:161: an emulated module listens on loopback"},
-		{"duplicate slot", good + "devices:\n  - {cabinet: 1, slot: 1, type: cettf100}\n", "s.yaml:15: devices[0].slot: cabinet 1 slot 1 is already taken by module \"a\""},
+		{"unknown cabinet model", strings.Replace(good, "cpsmc1800", "cpsmc9999", 1), "s.yaml:5: field cabinets[0].model: unknown cabinet model \"cpsmc9999\""},
+		{"bad MAC", strings.Replace(good, "00:00:00:00:00:01", "00:00:01", 1), "s.yaml:10: field modules[0].mac: \"00:00:01\" is not a 6-octet MAC address"},
+		{"bad IP", strings.Replace(good, "192.0.2.1\n", "192.0.2.300\n", 1), "s.yaml:11: field modules[0].ip: \"192.0.2.300\" is not an IPv4 address"},
+		{"SNMP not loopback", strings.Replace(good, "127.0.0.1:16101", "192.0.2.9:161", 1), "s.yaml:13: field modules[0].snmp: 192.0.2.9:161: an emulated module listens on loopback"},
+		{"duplicate slot", good + "devices:\n  - {cabinet: 1, slot: 1, type: cettf100}\n", "s.yaml:15: field devices[0].slot: cabinet 1 slot 1 is already taken by module \"a\""},
 		{"duplicate SNMP address", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
-			"s.yaml:14: modules[1].snmp: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
+			"s.yaml:14: field modules[1].snmp: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
 		{"duplicate MAC", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:01, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16102}\n",
-			"s.yaml:14: modules[1].mac: MAC 00:00:00:00:00:01 is already used by module \"a\""},
-		{"unknown device type", good + "devices:\n  - {cabinet: 1, slot: 3, type: toaster}\n", "s.yaml:15: devices[0].type: unknown device type \"toaster\""},
-		{"undeclared cabinet", good + "devices:\n  - {cabinet: 7, slot: 3, type: cettf100}\n", "s.yaml:15: devices[0].cabinet: cabinet 7 is not declared"},
-		{"slot beyond cabinet", good + "devices:\n  - {cabinet: 1, slot: 19, type: cettf100}\n", "s.yaml:15: devices[0].slot: slot 19 is beyond the 18 slots of a cpsmc1800"},
-		{"unknown field", good + "colour: blue\n", "s.yaml:14: colour: unknown field"},
-		{"poll below minimum", good + "timers: {poll: 10ms}\n", "s.yaml:14: timers.poll: 10ms is below the minimum 100ms"},
-		{"trap sink not loopback", good + "traps: {sink: \"192.0.2.5:162\"}\n", "s.yaml:14: traps.sink: 192.0.2.5:162: only loopback"},
-		{"aggregation without ethernet", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p}\n", "s.yaml:15: devices[0].ethernet: a smacf100p is seen over Ethernet"},
-		{"ethernet on a converter", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, ethernet: \"127.0.0.1:18000\"}\n", "s.yaml:15: devices[0].ethernet: only a smacf100p"},
-		{"aggregation on a module's Ethernet side", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:17101\"}\n", "s.yaml:15: devices[0].ethernet: UDP address 127.0.0.1:17101 is already"},
-		{"want", strings.Replace(good, "    snmp:", "    want_primary: maybe\n    snmp:", 1), "s.yaml:13: modules[0].want_primary: \"maybe\" is not yes, no or always"},
+			"s.yaml:14: field modules[1].mac: MAC 00:00:00:00:00:01 is already used by module \"a\""},
+		{"unknown device type", good + "devices:\n  - {cabinet: 1, slot: 3, type: toaster}\n", "s.yaml:15: field devices[0].type: unknown device type \"toaster\""},
+		{"unknown connector", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, conn_b: toaster}\n", "s.yaml:15: field devices[0].conn_b: unknown connector \"toaster\""},
+		{"undeclared cabinet", good + "devices:\n  - {cabinet: 7, slot: 3, type: cettf100}\n", "s.yaml:15: field devices[0].cabinet: cabinet 7 is not declared"},
+		{"slot beyond cabinet", good + "devices:\n  - {cabinet: 1, slot: 19, type: cettf100}\n", "s.yaml:15: field devices[0].slot: slot 19 is beyond the 18 slots of a cpsmc1800"},
+		{"unknown field", good + "colour: blue\n", "s.yaml:14: field colour: unknown field"},
+		{"poll below minimum", good + "timers: {poll: 10ms}\n", "s.yaml:14: field timers.poll: 10ms is below the minimum 100ms"},
+		{"trap sink not loopback", good + "traps: {sink: \"192.0.2.5:162\"}\n", "s.yaml:14: field traps.sink: 192.0.2.5:162: only loopback"},
+		{"aggregation without ethernet", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p}\n", "s.yaml:15: field devices[0].ethernet: a smacf100p is seen over Ethernet"},
+		{"ethernet on a converter", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, ethernet: \"127.0.0.1:18000\"}\n", "s.yaml:15: field devices[0].ethernet: only a smacf100p"},
+		{"aggregation on a module's Ethernet side", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:17101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:17101 is already"},
+		{"want", strings.Replace(good, "    snmp:", "    want_primary: maybe\n    snmp:", 1), "s.yaml:13: field modules[0].want_primary: \"maybe\" is not yes, no or always"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
 	}
 	for _, tc := range tests {
@@ -92,21 +96,27 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte(good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100}\n"))
 	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
+	cat := catalog.Default()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := Parse("f.yaml", data)
+		st, err := ParseWith(cat, "f.yaml", data)
 		if err != nil {
 			return
 		}
 		if st.Key == "" || len(st.Modules) == 0 || st.Holdtime < 3*st.Hello {
 			t.Fatalf("accepted an invalid stack: %+v", st)
 		}
-		slots := map[[2]int32]bool{}
+		slots := map[ident.Slot]bool{}
 		for _, m := range st.Modules {
-			k := [2]int32{m.Cabinet, m.Slot}
-			if slots[k] {
+			if slots[m.At()] {
 				t.Fatalf("two modules in one slot: %+v", st.Modules)
 			}
-			slots[k] = true
+			slots[m.At()] = true
+		}
+		for _, d := range st.Devices {
+			if _, ok := cat.DeviceType(d.Type); !ok || !cat.Connector(d.ConnA) || !cat.Connector(d.ConnB) || slots[d.At()] {
+				t.Fatalf("accepted device %+v", d)
+			}
+			slots[d.At()] = true
 		}
 	})
 }

@@ -135,7 +135,7 @@ func (r *RPC) Ack(now time.Time, from ident.MAC, a configmsg.Ack) {
 	if !ok {
 		return // the copy from the other path, or an answer given up on
 	}
-	if c.set.Target.Kind == configmsg.KindModule && ident.MAC(c.set.Target.MAC) != from {
+	if c.set.Target.Kind == configmsg.KindModule && c.set.Target.MAC != from {
 		r.log.WithFields(logrus.Fields{"peer": from.String(), "reason": "not the Set's target"}).Warn("ack dropped")
 		return
 	}

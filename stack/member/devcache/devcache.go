@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib"
+	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/device"
@@ -105,6 +106,7 @@ type Cache struct {
 	obj   objects
 	cols  map[uint8]map[uint32]*mib.Object // converter columns by number
 	reg   *mib.Registry
+	cat   *catalog.Catalog
 
 	slots   map[ident.Slot]*slotView
 	cabs    map[ident.Cabinet]*cabView
@@ -130,6 +132,11 @@ func New(cfg Config, mod *module.Module, send Sender, now time.Time) (*Cache, er
 	if err := mib.Resolve(reg, &c.obj); err != nil {
 		return nil, err
 	}
+	cat, err := catalog.New(reg)
+	if err != nil {
+		return nil, err
+	}
+	c.cat = cat
 	for _, typ := range []uint8{device.Cettf100, device.Cfetf100} {
 		m := map[uint32]*mib.Object{}
 		for _, o := range device.Columns(reg, typ) {
@@ -340,7 +347,7 @@ func (c *Cache) cabinet(bia ident.Cabinet) *Cabinet {
 // putModel writes a slot's cpsModuleTable row.
 func (c *Cache) putModel(at ident.Slot, typ uint8) {
 	m := &c.mo.Module
-	c.store.Write(at.Index(), m.Bia.Of(int32(at.Cabinet)), m.Slot.Of(at.Slot), m.Model.Of(device.ProductOID(typ)))
+	c.store.Write(at.Index(), m.Bia.Of(int32(at.Cabinet)), m.Slot.Of(at.Slot), m.Model.Of(c.cat.Product(typ)))
 }
 
 // slotValues are the values of a slot notification's objects (the
@@ -349,7 +356,7 @@ func (c *Cache) slotValues(at ident.Slot, typ uint8) map[*mib.Object]smi.Value {
 	m := &c.mo.Module
 	return map[*mib.Object]smi.Value{
 		m.Bia.Object(): smi.Integer(int32(at.Cabinet)), m.Slot.Object(): smi.Integer(at.Slot),
-		m.Model.Object(): smi.ObjectID(device.ProductOID(typ)),
+		m.Model.Object(): smi.ObjectID(c.cat.Product(typ)),
 	}
 }
 
