@@ -45,6 +45,29 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 // are polled every hello/2.
 func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
 	t.Helper()
+	taken := map[int]bool{}
+	var mods strings.Builder
+	var addrs []string
+	for i, w := range wants {
+		p := freePortPair(t, taken)
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
+		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
+			i+1, i+1, i+1, i+1, p, w)
+	}
+	cabinets := "cabinets:\n  - {bia: 1, model: cpsmc1800}\n"
+	if strings.HasPrefix(extra, "cabinets:") {
+		cabinets = "" // extra declares them
+	}
+	text := fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
+		hello, hold, hello/2, cabinets, mods.String(), extra)
+	return launchStack(t, text, addrs)
+}
+
+// launchStack builds the binaries, writes text as the stack file (a stack
+// named "test") and brings it up; addrs are the SNMP addresses of its
+// modules m1, m2… in order.
+func launchStack(t testing.TB, text string, addrs []string) *testStack {
+	t.Helper()
 	bin := t.TempDir()
 	for _, c := range []string{"cpsstack", "cpsmm"} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, c), "../"+c).CombinedOutput(); err != nil {
@@ -56,21 +79,7 @@ func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	s := &testStack{t: t, bin: bin, run: filepath.Join(dir, "run"), file: filepath.Join(dir, "stack.yaml")}
-	taken := map[int]bool{}
-	var mods strings.Builder
-	for i, w := range wants {
-		p := freePortPair(t, taken)
-		s.addrs = append(s.addrs, fmt.Sprintf("127.0.0.1:%d", p))
-		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
-			i+1, i+1, i+1, i+1, p, w)
-	}
-	cabinets := "cabinets:\n  - {bia: 1, model: cpsmc1800}\n"
-	if strings.HasPrefix(extra, "cabinets:") {
-		cabinets = "" // extra declares them
-	}
-	s.text = fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
-		hello, hold, hello/2, cabinets, mods.String(), extra)
+	s := &testStack{t: t, bin: bin, run: filepath.Join(dir, "run"), file: filepath.Join(dir, "stack.yaml"), text: text, addrs: addrs}
 	if err := os.WriteFile(s.file, []byte(s.text), 0o600); err != nil {
 		t.Fatal(err)
 	}
