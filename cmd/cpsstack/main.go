@@ -343,9 +343,8 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 			return err
 		}
-		if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"),
-			[]string{"SNMP_PERSISTENT_DIR=" + filepath.Join(md, "persist"), "MIBS=", "MIBDIRS=/nonexistent"},
-			snmpdBin, "-f", "-C", "-c", filepath.Join(md, "snmpd.conf"), "-Lo"); err != nil {
+		if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"), snmpd.Env(filepath.Join(md, "persist")),
+			snmpdBin, snmpd.Args(filepath.Join(md, "snmpd.conf"))...); err != nil {
 			return err
 		}
 		if err := waitSocket(ax, 10*time.Second); err != nil {
