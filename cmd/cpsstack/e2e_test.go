@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,19 +149,14 @@ func TestStackUpFailoverDown(t *testing.T) {
 	primary = waitPrimary("Primary after restore", func(p string) bool { return p == next })
 
 	// kill -9 the Primary's module process.
-	pids, err := os.ReadFile(filepath.Join(run, "pids"))
+	procs, err := readProcs(run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := nameOf(primary)
-	var victim int
-	for _, l := range strings.Split(string(pids), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "module" && f[1] == name {
-			victim, _ = strconv.Atoi(f[2])
-		}
-	}
+	victim := s.pid(name)
 	if victim == 0 {
-		t.Fatalf("no pid for module %q (%s) in\n%s", name, primary, pids)
+		t.Fatalf("no pid for module %q (%s) in %v", name, primary, procs)
 	}
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -186,16 +178,14 @@ func TestStackUpFailoverDown(t *testing.T) {
 	if out, err := cli("down"); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
-	for _, l := range strings.Split(string(pids), "\n") {
-		if f := strings.Fields(l); len(f) == 3 {
-			pid, _ := strconv.Atoi(f[2])
-			if syscall.Kill(pid, 0) == nil {
-				// A zombie of ours would answer too; check the state.
-				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-				if !strings.Contains(string(stat), ") Z ") {
-					t.Errorf("%s %s (pid %d) still runs after down", f[0], f[1], pid)
-				}
-			}
+	if len(procs) != 7 { // chassis, 3 snmpd, 3 cpsmm
+		t.Errorf("pids file names %d processes: %v", len(procs), procs)
+	}
+	for _, p := range procs {
+		// A zombie of ours would answer kill 0 too; running checks the
+		// state and that the pid is still the one we started.
+		if p.running() {
+			t.Errorf("%s still runs after down", p)
 		}
 	}
 }

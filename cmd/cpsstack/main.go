@@ -283,13 +283,122 @@ func spawn(dir, kind, name, logPath string, env []string, bin string, args ...st
 		return fmt.Errorf("start %s %s: %w", kind, name, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap if it dies while we run
+	return record(dir, kind, name, cmd.Process.Pid)
+}
+
+// proc is one process of a stack as dir/pids records it, one a line:
+// "KIND NAME PID start=TICKS". A pid alone may since have been reused by
+// someone else's process; the start time tells ours from theirs.
+type proc struct {
+	kind, name string
+	pid        int
+	start      uint64 // field 22 of /proc/PID/stat; 0: unknown
+}
+
+func (p proc) String() string {
+	return fmt.Sprintf("%s %s %d start=%d", p.kind, p.name, p.pid, p.start)
+}
+
+// procStat returns a process's state (field 3 of /proc/PID/stat) and start
+// time in clock ticks after boot (field 22).
+func procStat(pid int) (state string, start uint64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold anything.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return "", 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	f := strings.Fields(s[i+2:]) // from field 3
+	if len(f) < 22-3+1 {
+		return "", 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	start, err = strconv.ParseUint(f[22-3], 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
+	}
+	return f[0], start, nil
+}
+
+// record appends a process just started to dir/pids, with its start time.
+func record(dir, kind, name string, pid int) error {
+	p := proc{kind: kind, name: name, pid: pid}
+	if _, start, err := procStat(pid); err == nil {
+		p.start = start
+	} // else it is gone already: start 0 is never ours
 	f, err := os.OpenFile(filepath.Join(dir, "pids"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s %s %d\n", kind, name, cmd.Process.Pid)
+	_, err = fmt.Fprintln(f, p)
 	return err
+}
+
+// readProcs reads dir/pids. A line it cannot read, or one without a start
+// time (written by an older cpsstack), names a process it cannot tell
+// from a stranger: it gets start 0, which is never running.
+func readProcs(dir string) ([]proc, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return nil, fmt.Errorf("no running stack in %s: %w", dir, err)
+	}
+	var ps []proc
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		p := proc{kind: f[0], name: f[1], pid: pid}
+		for _, kv := range f[3:] {
+			if v, ok := strings.CutPrefix(kv, "start="); ok {
+				p.start, _ = strconv.ParseUint(v, 10, 64)
+			}
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// procOf returns the newest process recorded for kind/name.
+func procOf(dir, kind, name string) (proc, error) {
+	ps, err := readProcs(dir)
+	if err != nil {
+		return proc{}, err
+	}
+	var found proc
+	for _, p := range ps {
+		if p.kind == kind && p.name == name {
+			found = p
+		}
+	}
+	if found.pid == 0 {
+		return proc{}, fmt.Errorf("no %s %q in %s", kind, name, dir)
+	}
+	return found, nil
+}
+
+// running reports whether p is still the process we started: its pid runs
+// with the recorded start time, and it is not a zombie (dead, not yet
+// reaped by whoever inherited it).
+func (p proc) running() bool {
+	state, start, err := procStat(p.pid)
+	return err == nil && p.start != 0 && start == p.start && state != "Z" && state != "X"
+}
+
+// signal sends sig to p if it is still ours, and tells whether it did.
+func (p proc) signal(sig syscall.Signal) bool {
+	// The check and the kill are not atomic; a pid is reused only after
+	// the process is reaped, and ours are reaped by init, not by a
+	// stranger who could start another in between.
+	return p.running() && syscall.Kill(p.pid, sig) == nil
 }
 
 func waitSocket(path string, d time.Duration) error {
@@ -387,34 +496,6 @@ func startModule(file, dir string, m stackfile.Module) error {
 		"-control", filepath.Join(md, "control.sock"))
 }
 
-// pidOf returns the newest pid recorded for kind/name.
-func pidOf(dir, kind, name string) (int, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
-	if err != nil {
-		return 0, fmt.Errorf("no running stack in %s: %w", dir, err)
-	}
-	pid := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == kind && f[1] == name {
-			pid, _ = strconv.Atoi(f[2])
-		}
-	}
-	if pid == 0 {
-		return 0, fmt.Errorf("no %s %q in %s", kind, name, dir)
-	}
-	return pid, nil
-}
-
-// alive reports whether pid runs (a zombie, dead but not yet reaped by
-// whoever inherited it, does not).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return err != nil || !strings.Contains(string(stat), ") Z ")
-}
-
 // ask sends one command line to a control socket and returns the answer.
 func ask(path, command string) error {
 	c, err := net.DialTimeout("unix", path, 2*time.Second)
@@ -431,27 +512,34 @@ func ask(path, command string) error {
 	return nil
 }
 
-// moduleOf finds a module of the stack and its running process.
-func moduleOf(st *stackfile.Stack, dir, name string) (stackfile.Module, int, error) {
+// moduleOf finds a module of the stack and its recorded process.
+func moduleOf(st *stackfile.Stack, dir, name string) (stackfile.Module, proc, error) {
 	sm, ok := st.Module(name)
 	if !ok {
-		return sm, 0, fmt.Errorf("stack %s has no module %q", st.Name, name)
+		return sm, proc{}, fmt.Errorf("stack %s has no module %q", st.Name, name)
 	}
-	pid, err := pidOf(dir, "module", name)
-	return sm, pid, err
+	p, err := procOf(dir, "module", name)
+	return sm, p, err
 }
 
 // fail injects a fault into one module.
 func fail(st *stackfile.Stack, dir, name, action string) error {
-	sm, pid, err := moduleOf(st, dir, name)
+	sm, p, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}
+	notOurs := fmt.Errorf("module %s is not running (pid %d is gone or no longer ours)", name, p.pid)
 	switch action {
 	case "kill":
-		return syscall.Kill(pid, syscall.SIGKILL)
+		if !p.signal(syscall.SIGKILL) {
+			return notOurs
+		}
+		return nil
 	case "hang":
-		return syscall.Kill(pid, syscall.SIGSTOP)
+		if !p.signal(syscall.SIGSTOP) {
+			return notOurs
+		}
+		return nil
 	case "link-down":
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
@@ -470,16 +558,16 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 // restore clears every fault of one module: a killed module is started
 // again, a hung one continued, its link and backplane restored.
 func restore(file string, st *stackfile.Stack, dir, name string) error {
-	sm, pid, err := moduleOf(st, dir, name)
+	sm, p, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}
-	if !alive(pid) {
+	if !p.running() {
 		if err := startModule(file, dir, sm); err != nil {
 			return err
 		}
 	} else {
-		_ = syscall.Kill(pid, syscall.SIGCONT)
+		p.signal(syscall.SIGCONT)
 		deadline := time.Now().Add(5 * time.Second)
 		for ask(filepath.Join(dir, name, "control.sock"), "link up") != nil {
 			if time.Now().After(deadline) {
@@ -491,36 +579,32 @@ func restore(file string, st *stackfile.Stack, dir, name string) error {
 	return ask(filepath.Join(dir, "chassis.ctl"), "restore "+sm.MAC.String())
 }
 
-// down stops every process of the run directory: modules first (they
-// resign), then the snmpds and the chassis.
+// down stops every process of the run directory that is still ours:
+// modules first (they resign), then the snmpds and the chassis. A
+// recorded pid whose process has gone, or was reused by another, is left
+// alone.
 func down(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	ps, err := readProcs(dir)
 	if err != nil {
-		return fmt.Errorf("no running stack in %s: %w", dir, err)
+		return err
 	}
-	var procs [3][]int
+	var groups [3][]proc
 	order := map[string]int{"module": 0, "snmpd": 1, "chassis": 2}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			continue
+	for _, p := range ps {
+		if g, ok := order[p.kind]; ok {
+			groups[g] = append(groups[g], p)
 		}
-		pid, err := strconv.Atoi(f[2])
-		if err != nil {
-			continue
-		}
-		procs[order[f[0]]] = append(procs[order[f[0]]], pid)
 	}
-	for _, group := range procs {
-		for _, pid := range group {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
+	for _, group := range groups {
+		for _, p := range group {
+			p.signal(syscall.SIGTERM)
 		}
-		for _, pid := range group {
+		for _, p := range group {
 			deadline := time.Now().Add(5 * time.Second)
-			for alive(pid) && time.Now().Before(deadline) {
+			for p.running() && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			p.signal(syscall.SIGKILL)
 		}
 	}
 	return os.Remove(filepath.Join(dir, "pids"))

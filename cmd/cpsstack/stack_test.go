@@ -151,8 +151,8 @@ func (s *testStack) waitPrimary(skip int, limit time.Duration) (int, time.Durati
 
 // pid returns module name's process ID (0 if there is none).
 func (s *testStack) pid(name string) int {
-	pid, _ := pidOf(s.run, "module", name)
-	return pid
+	p, _ := procOf(s.run, "module", name)
+	return p.pid
 }
 
 // sample is one SNMP observation of a module's role: the value was read
@@ -317,6 +317,6 @@ func (s *testStack) partitionHeal(p int, hold time.Duration) time.Duration {
 
 // chassisPid returns the chassis process's ID.
 func (s *testStack) chassisPid() int {
-	pid, _ := pidOf(s.run, "chassis", "test")
-	return pid
+	p, _ := procOf(s.run, "chassis", "test")
+	return p.pid
 }
