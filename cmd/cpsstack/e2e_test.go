@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gosnmp/gosnmp"
 )
 
 // freePortPair finds a UDP port p on 127.0.0.1 with p+1000 free as well
@@ -296,4 +298,72 @@ func TestWantPrimarySteersTheStack(t *testing.T) {
 			t.Fatalf("m%d (always) took the role back after it was forced down", p+1)
 		}
 	}
+}
+
+const oidSysUpTime = ".1.3.6.1.2.1.1.3.0"
+
+// TestKilledModuleGoesSilent: `fail MODULE kill` takes the whole module
+// down, its snmpd included, so an NMS hears nothing from it (not even
+// sysUpTime); `restore` brings both back, and the module rejoins the stack.
+func TestKilledModuleGoesSilent(t *testing.T) {
+	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "yes", "yes", "yes")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	name := fmt.Sprintf("m%d", p+1)
+	if _, err := s.gs[p].Get([]string{oidSysUpTime}); err != nil {
+		t.Fatalf("sysUpTime.0 of m%d before the kill: %v", p+1, err)
+	}
+	sdBefore, err := procOf(s.run, "snmpd", name)
+	if err != nil || !sdBefore.running() {
+		t.Fatalf("m%d's snmpd: %v %v", p+1, sdBefore, err)
+	}
+
+	if out, err := s.cli("fail", name, "kill"); err != nil {
+		t.Fatalf("fail kill: %v\n%s", err, out)
+	}
+	for _, oid := range []string{oidSysUpTime, ".1.3.6.1.2.1.1.2.0"} { // sysUpTime, sysObjectID
+		if res, err := s.gs[p].Get([]string{oid}); err == nil {
+			t.Fatalf("killed m%d still answers %s: %v", p+1, oid, res.Variables)
+		}
+	}
+	if sdBefore.running() {
+		t.Fatalf("m%d's snmpd still runs after the kill", p+1)
+	}
+	q, _ := s.waitPrimary(p, 15*time.Second)
+
+	if out, err := s.cli("restore", name); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	sdAfter, err := procOf(s.run, "snmpd", name)
+	if err != nil || sdAfter.pid == sdBefore.pid || !sdAfter.running() {
+		t.Fatalf("m%d's snmpd after restore: %v (before %v) %v", p+1, sdAfter, sdBefore, err)
+	}
+	// Its own row's cpsmm100IsPrimary answers: the module is back behind
+	// its snmpd.
+	own := fmt.Sprintf("%s.11.1.%d", oidCpsmm100, p+1)
+	eventually(t, 30*time.Second, fmt.Sprintf("m%d answers its cpsmm100IsPrimary", p+1), func() bool {
+		res, err := s.gs[p].Get([]string{oidSysUpTime, own})
+		return err == nil && len(res.Variables) == 2 && res.Variables[1].Type == gosnmp.Integer
+	})
+	// It rejoins: a Standby under the new Primary (no preemption between
+	// equals), heard by both others and hearing them.
+	s.waitOnly(q, "after restore")
+	eventually(t, 15*time.Second, fmt.Sprintf("m%d heard by all and hearing all", p+1), func() bool {
+		out, err := s.cli("status", "-json")
+		var rows []row
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 3 {
+			return false
+		}
+		for _, r := range rows {
+			if r.Negotiation == nil || len(r.Negotiation.Peers) != 2 {
+				return false
+			}
+			for _, pe := range r.Negotiation.Peers {
+				if !pe.Alive {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }

@@ -6,6 +6,7 @@
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
 //	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down|isolate
+//	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
 //	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
@@ -431,17 +432,12 @@ func up(file string, st *stackfile.Stack, dir string) error {
 	if err := waitSocket(sock, 10*time.Second); err != nil {
 		return err
 	}
-	snmpdBin, err := snmpd.Binary()
-	if err != nil {
-		return err
-	}
 	for _, m := range st.Modules {
 		md := filepath.Join(dir, m.Name)
 		if err := os.MkdirAll(filepath.Join(md, "persist"), 0o700); err != nil {
 			return err
 		}
 		ax := filepath.Join(md, "agentx.sock")
-		_ = os.Remove(ax)
 		var sinks []string
 		if st.TrapSink.IsValid() {
 			sinks = append(sinks, st.TrapSink.String())
@@ -452,11 +448,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 			return err
 		}
-		if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"), snmpd.Env(filepath.Join(md, "persist")),
-			snmpdBin, snmpd.Args(filepath.Join(md, "snmpd.conf"))...); err != nil {
-			return err
-		}
-		if err := waitSocket(ax, 10*time.Second); err != nil {
+		if err := startSnmpd(dir, m); err != nil {
 			return err
 		}
 		if err := startModule(file, dir, m); err != nil {
@@ -485,6 +477,24 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startSnmpd starts module m's snmpd on the configuration up wrote in its
+// directory, with its persistent data there, and waits for its AgentX
+// socket.
+func startSnmpd(dir string, m stackfile.Module) error {
+	bin, err := snmpd.Binary()
+	if err != nil {
+		return err
+	}
+	md := filepath.Join(dir, m.Name)
+	ax := filepath.Join(md, "agentx.sock")
+	_ = os.Remove(ax) // a killed snmpd leaves it behind
+	if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"), snmpd.Env(filepath.Join(md, "persist")),
+		bin, snmpd.Args(filepath.Join(md, "snmpd.conf"))...); err != nil {
+		return err
+	}
+	return waitSocket(ax, 10*time.Second)
 }
 
 // startModule starts one module process of the stack.
@@ -531,11 +541,26 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 	notOurs := fmt.Errorf("module %s is not running (pid %d is gone or no longer ours)", name, p.pid)
 	switch action {
 	case "kill":
-		if !p.signal(syscall.SIGKILL) {
+		// A module that dies (power, hardware) goes silent as a whole:
+		// left running, its snmpd would go on answering sysUpTime and
+		// sysObjectID, and to an NMS the dead module would look alive.
+		sd, _ := procOf(dir, "snmpd", name)
+		killedModule := p.signal(syscall.SIGKILL)
+		killedSnmpd := sd.signal(syscall.SIGKILL)
+		if !killedModule && !killedSnmpd {
 			return notOurs
+		}
+		// Dead when we return: nothing answers for it from now on.
+		for deadline := time.Now().Add(5 * time.Second); p.running() || sd.running(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("module %s: still running 5s after SIGKILL", name)
+			}
 		}
 		return nil
 	case "hang":
+		// The module process alone stops: its snmpd answers its own
+		// objects (sysUpTime…), the module's time out, and its peers stop
+		// hearing it, as when a module's application hangs.
 		if !p.signal(syscall.SIGSTOP) {
 			return notOurs
 		}
@@ -556,11 +581,22 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 }
 
 // restore clears every fault of one module: a killed module is started
-// again, a hung one continued, its link and backplane restored.
+// again (its snmpd, on the same configuration and persistent data, then
+// the module process once the AgentX socket is there), a hung one
+// continued, its link and backplane restored.
 func restore(file string, st *stackfile.Stack, dir, name string) error {
 	sm, p, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
+	}
+	sd, err := procOf(dir, "snmpd", name)
+	if err != nil {
+		return err
+	}
+	if !sd.running() {
+		if err := startSnmpd(dir, sm); err != nil {
+			return err
+		}
 	}
 	if !p.running() {
 		if err := startModule(file, dir, sm); err != nil {
