@@ -229,6 +229,7 @@ func TestWantPrimarySteersTheStack(t *testing.T) {
 	// 1. Standby a wants yes: it outranks the Primary (no), which steps
 	// down before a takes over.
 	w := s.watchRoles()
+	w.waitReady(t, 10*time.Second)
 	if out, err := s.snmp("snmpset", a, "private", wantOID(a), "i", "1"); err != nil || !strings.Contains(out, "yes(1)") {
 		w.finish()
 		t.Fatalf("snmpset own WantPrimary on a Standby: %v\n%s", err, out)
@@ -366,4 +367,39 @@ func TestKilledModuleGoesSilent(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestGracefulStopHandsOverAtOnce: SIGTERM of the Primary's module process
+// (it resigns) makes a Standby Primary at once: within the claim wait and
+// a few ticks, and well before a holdtime, which a silent Primary would
+// cost. The bound, holdtime/2 from the stop to the new Primary's first
+// SNMP answer, is far above a hand-over (hello/4 + a tick, ~200 ms here
+// with the SNMP polling) and well below a holdtime.
+func TestGracefulStopHandsOverAtOnce(t *testing.T) {
+	const hello, hold = 500 * time.Millisecond, 1500 * time.Millisecond
+	s := startStack(t, hello, hold, "yes", "yes", "yes")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	name := fmt.Sprintf("m%d", p+1)
+	victim, err := procOf(s.run, "module", name)
+	if err != nil || !victim.running() {
+		t.Fatalf("m%d: %v %v", p+1, victim, err)
+	}
+	start := time.Now()
+	if !victim.signal(syscall.SIGTERM) {
+		t.Fatalf("m%d is not running", p+1)
+	}
+	q, _ := s.waitPrimary(p, 15*time.Second)
+	took := time.Since(start) // from the stop, not from waitPrimary's first poll
+	t.Logf("m%d took over %s after m%d stopped", q+1, took, p+1)
+	if took >= hold/2 {
+		t.Fatalf("m%d took over %s after m%d's graceful stop: not at once (bound %s, holdtime %s)", q+1, took, p+1, hold/2, hold)
+	}
+	// It did stop, and gracefully: the process exits by itself.
+	eventually(t, 10*time.Second, fmt.Sprintf("m%d exits", p+1), func() bool { return !victim.running() })
+	for i := range s.addrs {
+		if pr, err := s.primary(i); i != p && i != q && (err != nil || pr) {
+			t.Errorf("m%d after the hand-over to m%d: Primary %v (%v)", i+1, q+1, pr, err)
+		}
+	}
 }
