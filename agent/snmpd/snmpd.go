@@ -62,6 +62,14 @@ func Config(o Options) string {
 	fmt.Fprintf(&b, "agentXSocket unix:%s\n", o.AgentXSocket)
 	fmt.Fprintf(&b, "agentXPerms 0600 0700\n")
 	fmt.Fprintf(&b, "agentXTimeout 5\nagentXRetries 1\n")
+	// SMUX (RFC 1227) is on by default and listens on TCP 0.0.0.0:199:
+	// beyond loopback, and the same port for every snmpd of a stack (the
+	// first takes it, the others log bind failures). No token of 5.9.3's
+	// snmpd.conf switches the module off ("-I -smux" does, on the command
+	// line only, and then this line would be an unknown token; a word such
+	// as "disabled" is parsed as 0.0.0.0 on an ephemeral port), so bind it
+	// to loopback on a port of its own.
+	fmt.Fprintf(&b, "smuxsocket 127.0.0.1:0\n")
 	fmt.Fprintf(&b, "rocommunity %s 127.0.0.1\n", o.ReadCommunity)
 	fmt.Fprintf(&b, "rwcommunity %s 127.0.0.1\n", o.WriteCommunity)
 	fmt.Fprintf(&b, "sysObjectID %s\n", o.SysObjectID)
@@ -75,6 +83,19 @@ func Config(o Options) string {
 	// spending time on host tables nobody asked for.
 	fmt.Fprintf(&b, "dontLogTCPWrappersConnects yes\n")
 	return b.String()
+}
+
+// Args is the command line of an snmpd that reads conf (written by Config)
+// and nothing else: -f foreground, -C no other config files, -Lo log to
+// stdout. Every starter uses it, so every snmpd runs the same way.
+func Args(conf string) []string {
+	return []string{"-f", "-C", "-c", conf, "-Lo"}
+}
+
+// Env is the environment an snmpd needs beside the caller's: its
+// persistent data in persist, and no MIB files loaded.
+func Env(persist string) []string {
+	return []string{"SNMP_PERSISTENT_DIR=" + persist, "MIBS=", "MIBDIRS=/nonexistent"}
 }
 
 // Start writes the configuration and starts snmpd in the foreground of a
@@ -116,9 +137,8 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		return nil, fmt.Errorf("snmpd: %w", err)
 	}
 	defer logf.Close()
-	// -f foreground, -C no other config files, -Lo log to stdout.
-	p.cmd = exec.Command(bin, "-f", "-C", "-c", p.Conf, "-Lo", "-p", filepath.Join(o.Dir, "snmpd.pid"))
-	p.cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+persist, "MIBS=", "MIBDIRS=/nonexistent")
+	p.cmd = exec.Command(bin, append(Args(p.Conf), "-p", filepath.Join(o.Dir, "snmpd.pid"))...)
+	p.cmd.Env = append(os.Environ(), Env(persist)...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := p.cmd.Start(); err != nil {

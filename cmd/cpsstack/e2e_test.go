@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gosnmp/gosnmp"
 )
 
 // freePortPair finds a UDP port p on 127.0.0.1 with p+1000 free as well
@@ -152,19 +151,14 @@ func TestStackUpFailoverDown(t *testing.T) {
 	primary = waitPrimary("Primary after restore", func(p string) bool { return p == next })
 
 	// kill -9 the Primary's module process.
-	pids, err := os.ReadFile(filepath.Join(run, "pids"))
+	procs, err := readProcs(run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := nameOf(primary)
-	var victim int
-	for _, l := range strings.Split(string(pids), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "module" && f[1] == name {
-			victim, _ = strconv.Atoi(f[2])
-		}
-	}
+	victim := s.pid(name)
 	if victim == 0 {
-		t.Fatalf("no pid for module %q (%s) in\n%s", name, primary, pids)
+		t.Fatalf("no pid for module %q (%s) in %v", name, primary, procs)
 	}
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -186,16 +180,14 @@ func TestStackUpFailoverDown(t *testing.T) {
 	if out, err := cli("down"); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
-	for _, l := range strings.Split(string(pids), "\n") {
-		if f := strings.Fields(l); len(f) == 3 {
-			pid, _ := strconv.Atoi(f[2])
-			if syscall.Kill(pid, 0) == nil {
-				// A zombie of ours would answer too; check the state.
-				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-				if !strings.Contains(string(stat), ") Z ") {
-					t.Errorf("%s %s (pid %d) still runs after down", f[0], f[1], pid)
-				}
-			}
+	if len(procs) != 7 { // chassis, 3 snmpd, 3 cpsmm
+		t.Errorf("pids file names %d processes: %v", len(procs), procs)
+	}
+	for _, p := range procs {
+		// A zombie of ours would answer kill 0 too; running checks the
+		// state and that the pid is still the one we started.
+		if p.running() {
+			t.Errorf("%s still runs after down", p)
 		}
 	}
 }
@@ -237,6 +229,7 @@ func TestWantPrimarySteersTheStack(t *testing.T) {
 	// 1. Standby a wants yes: it outranks the Primary (no), which steps
 	// down before a takes over.
 	w := s.watchRoles()
+	w.waitReady(t, 10*time.Second)
 	if out, err := s.snmp("snmpset", a, "private", wantOID(a), "i", "1"); err != nil || !strings.Contains(out, "yes(1)") {
 		w.finish()
 		t.Fatalf("snmpset own WantPrimary on a Standby: %v\n%s", err, out)
@@ -304,6 +297,109 @@ func TestWantPrimarySteersTheStack(t *testing.T) {
 	for end := time.Now().Add(3 * 600 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if pr, _ := s.primary(p); pr {
 			t.Fatalf("m%d (always) took the role back after it was forced down", p+1)
+		}
+	}
+}
+
+const oidSysUpTime = ".1.3.6.1.2.1.1.3.0"
+
+// TestKilledModuleGoesSilent: `fail MODULE kill` takes the whole module
+// down, its snmpd included, so an NMS hears nothing from it (not even
+// sysUpTime); `restore` brings both back, and the module rejoins the stack.
+func TestKilledModuleGoesSilent(t *testing.T) {
+	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "yes", "yes", "yes")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	name := fmt.Sprintf("m%d", p+1)
+	if _, err := s.gs[p].Get([]string{oidSysUpTime}); err != nil {
+		t.Fatalf("sysUpTime.0 of m%d before the kill: %v", p+1, err)
+	}
+	sdBefore, err := procOf(s.run, "snmpd", name)
+	if err != nil || !sdBefore.running() {
+		t.Fatalf("m%d's snmpd: %v %v", p+1, sdBefore, err)
+	}
+
+	if out, err := s.cli("fail", name, "kill"); err != nil {
+		t.Fatalf("fail kill: %v\n%s", err, out)
+	}
+	for _, oid := range []string{oidSysUpTime, ".1.3.6.1.2.1.1.2.0"} { // sysUpTime, sysObjectID
+		if res, err := s.gs[p].Get([]string{oid}); err == nil {
+			t.Fatalf("killed m%d still answers %s: %v", p+1, oid, res.Variables)
+		}
+	}
+	if sdBefore.running() {
+		t.Fatalf("m%d's snmpd still runs after the kill", p+1)
+	}
+	q, _ := s.waitPrimary(p, 15*time.Second)
+
+	if out, err := s.cli("restore", name); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	sdAfter, err := procOf(s.run, "snmpd", name)
+	if err != nil || sdAfter.pid == sdBefore.pid || !sdAfter.running() {
+		t.Fatalf("m%d's snmpd after restore: %v (before %v) %v", p+1, sdAfter, sdBefore, err)
+	}
+	// Its own row's cpsmm100IsPrimary answers: the module is back behind
+	// its snmpd.
+	own := fmt.Sprintf("%s.11.1.%d", oidCpsmm100, p+1)
+	eventually(t, 30*time.Second, fmt.Sprintf("m%d answers its cpsmm100IsPrimary", p+1), func() bool {
+		res, err := s.gs[p].Get([]string{oidSysUpTime, own})
+		return err == nil && len(res.Variables) == 2 && res.Variables[1].Type == gosnmp.Integer
+	})
+	// It rejoins: a Standby under the new Primary (no preemption between
+	// equals), heard by both others and hearing them.
+	s.waitOnly(q, "after restore")
+	eventually(t, 15*time.Second, fmt.Sprintf("m%d heard by all and hearing all", p+1), func() bool {
+		out, err := s.cli("status", "-json")
+		var rows []row
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 3 {
+			return false
+		}
+		for _, r := range rows {
+			if r.Negotiation == nil || len(r.Negotiation.Peers) != 2 {
+				return false
+			}
+			for _, pe := range r.Negotiation.Peers {
+				if !pe.Alive {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// TestGracefulStopHandsOverAtOnce: SIGTERM of the Primary's module process
+// (it resigns) makes a Standby Primary at once: within the claim wait and
+// a few ticks, and well before a holdtime, which a silent Primary would
+// cost. The bound, holdtime/2 from the stop to the new Primary's first
+// SNMP answer, is far above a hand-over (hello/4 + a tick, ~200 ms here
+// with the SNMP polling) and well below a holdtime.
+func TestGracefulStopHandsOverAtOnce(t *testing.T) {
+	const hello, hold = 500 * time.Millisecond, 1500 * time.Millisecond
+	s := startStack(t, hello, hold, "yes", "yes", "yes")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	name := fmt.Sprintf("m%d", p+1)
+	victim, err := procOf(s.run, "module", name)
+	if err != nil || !victim.running() {
+		t.Fatalf("m%d: %v %v", p+1, victim, err)
+	}
+	start := time.Now()
+	if !victim.signal(syscall.SIGTERM) {
+		t.Fatalf("m%d is not running", p+1)
+	}
+	q, _ := s.waitPrimary(p, 15*time.Second)
+	took := time.Since(start) // from the stop, not from waitPrimary's first poll
+	t.Logf("m%d took over %s after m%d stopped", q+1, took, p+1)
+	if took >= hold/2 {
+		t.Fatalf("m%d took over %s after m%d's graceful stop: not at once (bound %s, holdtime %s)", q+1, took, p+1, hold/2, hold)
+	}
+	// It did stop, and gracefully: the process exits by itself.
+	eventually(t, 10*time.Second, fmt.Sprintf("m%d exits", p+1), func() bool { return !victim.running() })
+	for i := range s.addrs {
+		if pr, err := s.primary(i); i != p && i != q && (err != nil || pr) {
+			t.Errorf("m%d after the hand-over to m%d: Primary %v (%v)", i+1, q+1, pr, err)
 		}
 	}
 }

@@ -77,18 +77,18 @@ func BenchmarkIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 
-		type proc struct {
+		type measured struct {
 			name string
 			pid  int
 		}
-		procs := []proc{{"chassis", s.chassisPid()}}
+		procs := []measured{{"chassis", s.chassisPid()}}
 		for m := range s.addrs {
 			name := fmt.Sprintf("m%d", m+1)
-			pid, err := pidOf(s.run, "snmpd", name)
+			sp, err := procOf(s.run, "snmpd", name)
 			if err != nil {
 				b.Fatal(err)
 			}
-			procs = append(procs, proc{"snmpd " + name, pid}, proc{"cpsmm " + name, s.pid(name)})
+			procs = append(procs, measured{"snmpd " + name, sp.pid}, measured{"cpsmm " + name, s.pid(name)})
 		}
 		for _, pr := range procs {
 			if pr.pid == 0 {

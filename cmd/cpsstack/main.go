@@ -6,6 +6,7 @@
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
 //	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down|isolate
+//	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
 //	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
@@ -285,13 +286,122 @@ func spawn(dir, kind, name, logPath string, env []string, bin string, args ...st
 		return fmt.Errorf("start %s %s: %w", kind, name, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap if it dies while we run
+	return record(dir, kind, name, cmd.Process.Pid)
+}
+
+// proc is one process of a stack as dir/pids records it, one a line:
+// "KIND NAME PID start=TICKS". A pid alone may since have been reused by
+// someone else's process; the start time tells ours from theirs.
+type proc struct {
+	kind, name string
+	pid        int
+	start      uint64 // field 22 of /proc/PID/stat; 0: unknown
+}
+
+func (p proc) String() string {
+	return fmt.Sprintf("%s %s %d start=%d", p.kind, p.name, p.pid, p.start)
+}
+
+// procStat returns a process's state (field 3 of /proc/PID/stat) and start
+// time in clock ticks after boot (field 22).
+func procStat(pid int) (state string, start uint64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold anything.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return "", 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	f := strings.Fields(s[i+2:]) // from field 3
+	if len(f) < 22-3+1 {
+		return "", 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	start, err = strconv.ParseUint(f[22-3], 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
+	}
+	return f[0], start, nil
+}
+
+// record appends a process just started to dir/pids, with its start time.
+func record(dir, kind, name string, pid int) error {
+	p := proc{kind: kind, name: name, pid: pid}
+	if _, start, err := procStat(pid); err == nil {
+		p.start = start
+	} // else it is gone already: start 0 is never ours
 	f, err := os.OpenFile(filepath.Join(dir, "pids"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s %s %d\n", kind, name, cmd.Process.Pid)
+	_, err = fmt.Fprintln(f, p)
 	return err
+}
+
+// readProcs reads dir/pids. A line it cannot read, or one without a start
+// time (written by an older cpsstack), names a process it cannot tell
+// from a stranger: it gets start 0, which is never running.
+func readProcs(dir string) ([]proc, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return nil, fmt.Errorf("no running stack in %s: %w", dir, err)
+	}
+	var ps []proc
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		p := proc{kind: f[0], name: f[1], pid: pid}
+		for _, kv := range f[3:] {
+			if v, ok := strings.CutPrefix(kv, "start="); ok {
+				p.start, _ = strconv.ParseUint(v, 10, 64)
+			}
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// procOf returns the newest process recorded for kind/name.
+func procOf(dir, kind, name string) (proc, error) {
+	ps, err := readProcs(dir)
+	if err != nil {
+		return proc{}, err
+	}
+	var found proc
+	for _, p := range ps {
+		if p.kind == kind && p.name == name {
+			found = p
+		}
+	}
+	if found.pid == 0 {
+		return proc{}, fmt.Errorf("no %s %q in %s", kind, name, dir)
+	}
+	return found, nil
+}
+
+// running reports whether p is still the process we started: its pid runs
+// with the recorded start time, and it is not a zombie (dead, not yet
+// reaped by whoever inherited it).
+func (p proc) running() bool {
+	state, start, err := procStat(p.pid)
+	return err == nil && p.start != 0 && start == p.start && state != "Z" && state != "X"
+}
+
+// signal sends sig to p if it is still ours, and tells whether it did.
+func (p proc) signal(sig syscall.Signal) bool {
+	// The check and the kill are not atomic; a pid is reused only after
+	// the process is reaped, and ours are reaped by init, not by a
+	// stranger who could start another in between.
+	return p.running() && syscall.Kill(p.pid, sig) == nil
 }
 
 func waitSocket(path string, d time.Duration) error {
@@ -324,10 +434,6 @@ func up(file string, st *stackfile.Stack, dir string) error {
 	if err := waitSocket(sock, 10*time.Second); err != nil {
 		return err
 	}
-	snmpdBin, err := snmpd.Binary()
-	if err != nil {
-		return err
-	}
 	sysObjectID := catalog.Default().ModuleID().String()
 	for _, m := range st.Modules {
 		md := filepath.Join(dir, m.Name)
@@ -335,7 +441,6 @@ func up(file string, st *stackfile.Stack, dir string) error {
 			return err
 		}
 		ax := filepath.Join(md, "agentx.sock")
-		_ = os.Remove(ax)
 		var sinks []string
 		if st.TrapSink.IsValid() {
 			sinks = append(sinks, st.TrapSink.String())
@@ -346,12 +451,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 			return err
 		}
-		if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"),
-			[]string{"SNMP_PERSISTENT_DIR=" + filepath.Join(md, "persist"), "MIBS=", "MIBDIRS=/nonexistent"},
-			snmpdBin, "-f", "-C", "-c", filepath.Join(md, "snmpd.conf"), "-Lo"); err != nil {
-			return err
-		}
-		if err := waitSocket(ax, 10*time.Second); err != nil {
+		if err := startSnmpd(dir, m); err != nil {
 			return err
 		}
 		if err := startModule(file, dir, m); err != nil {
@@ -382,6 +482,24 @@ func up(file string, st *stackfile.Stack, dir string) error {
 	}
 }
 
+// startSnmpd starts module m's snmpd on the configuration up wrote in its
+// directory, with its persistent data there, and waits for its AgentX
+// socket.
+func startSnmpd(dir string, m stackfile.Module) error {
+	bin, err := snmpd.Binary()
+	if err != nil {
+		return err
+	}
+	md := filepath.Join(dir, m.Name)
+	ax := filepath.Join(md, "agentx.sock")
+	_ = os.Remove(ax) // a killed snmpd leaves it behind
+	if err := spawn(dir, "snmpd", m.Name, filepath.Join(md, "snmpd.log"), snmpd.Env(filepath.Join(md, "persist")),
+		bin, snmpd.Args(filepath.Join(md, "snmpd.conf"))...); err != nil {
+		return err
+	}
+	return waitSocket(ax, 10*time.Second)
+}
+
 // startModule starts one module process of the stack.
 func startModule(file, dir string, m stackfile.Module) error {
 	md := filepath.Join(dir, m.Name)
@@ -389,34 +507,6 @@ func startModule(file, dir string, m stackfile.Module) error {
 		"-stack", file, "-name", m.Name, "-chassis", "unix:"+filepath.Join(dir, "chassis.sock"),
 		"-agentx", "unix:"+filepath.Join(md, "agentx.sock"), "-state-dir", filepath.Join(md, "state"),
 		"-control", filepath.Join(md, "control.sock"))
-}
-
-// pidOf returns the newest pid recorded for kind/name.
-func pidOf(dir, kind, name string) (int, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
-	if err != nil {
-		return 0, fmt.Errorf("no running stack in %s: %w", dir, err)
-	}
-	pid := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == kind && f[1] == name {
-			pid, _ = strconv.Atoi(f[2])
-		}
-	}
-	if pid == 0 {
-		return 0, fmt.Errorf("no %s %q in %s", kind, name, dir)
-	}
-	return pid, nil
-}
-
-// alive reports whether pid runs (a zombie, dead but not yet reaped by
-// whoever inherited it, does not).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return err != nil || !strings.Contains(string(stat), ") Z ")
 }
 
 // ask sends one command line to a control socket and returns the answer.
@@ -435,27 +525,49 @@ func ask(path, command string) error {
 	return nil
 }
 
-// moduleOf finds a module of the stack and its running process.
-func moduleOf(st *stackfile.Stack, dir, name string) (stackfile.Module, int, error) {
+// moduleOf finds a module of the stack and its recorded process.
+func moduleOf(st *stackfile.Stack, dir, name string) (stackfile.Module, proc, error) {
 	sm, ok := st.Module(name)
 	if !ok {
-		return sm, 0, fmt.Errorf("stack %s has no module %q", st.Name, name)
+		return sm, proc{}, fmt.Errorf("stack %s has no module %q", st.Name, name)
 	}
-	pid, err := pidOf(dir, "module", name)
-	return sm, pid, err
+	p, err := procOf(dir, "module", name)
+	return sm, p, err
 }
 
 // fail injects a fault into one module.
 func fail(st *stackfile.Stack, dir, name, action string) error {
-	sm, pid, err := moduleOf(st, dir, name)
+	sm, p, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}
+	notOurs := fmt.Errorf("module %s is not running (pid %d is gone or no longer ours)", name, p.pid)
 	switch action {
 	case "kill":
-		return syscall.Kill(pid, syscall.SIGKILL)
+		// A module that dies (power, hardware) goes silent as a whole:
+		// left running, its snmpd would go on answering sysUpTime and
+		// sysObjectID, and to an NMS the dead module would look alive.
+		sd, _ := procOf(dir, "snmpd", name)
+		killedModule := p.signal(syscall.SIGKILL)
+		killedSnmpd := sd.signal(syscall.SIGKILL)
+		if !killedModule && !killedSnmpd {
+			return notOurs
+		}
+		// Dead when we return: nothing answers for it from now on.
+		for deadline := time.Now().Add(5 * time.Second); p.running() || sd.running(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("module %s: still running 5s after SIGKILL", name)
+			}
+		}
+		return nil
 	case "hang":
-		return syscall.Kill(pid, syscall.SIGSTOP)
+		// The module process alone stops: its snmpd answers its own
+		// objects (sysUpTime…), the module's time out, and its peers stop
+		// hearing it, as when a module's application hangs.
+		if !p.signal(syscall.SIGSTOP) {
+			return notOurs
+		}
+		return nil
 	case "link-down":
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
@@ -472,18 +584,29 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 }
 
 // restore clears every fault of one module: a killed module is started
-// again, a hung one continued, its link and backplane restored.
+// again (its snmpd, on the same configuration and persistent data, then
+// the module process once the AgentX socket is there), a hung one
+// continued, its link and backplane restored.
 func restore(file string, st *stackfile.Stack, dir, name string) error {
-	sm, pid, err := moduleOf(st, dir, name)
+	sm, p, err := moduleOf(st, dir, name)
 	if err != nil {
 		return err
 	}
-	if !alive(pid) {
+	sd, err := procOf(dir, "snmpd", name)
+	if err != nil {
+		return err
+	}
+	if !sd.running() {
+		if err := startSnmpd(dir, sm); err != nil {
+			return err
+		}
+	}
+	if !p.running() {
 		if err := startModule(file, dir, sm); err != nil {
 			return err
 		}
 	} else {
-		_ = syscall.Kill(pid, syscall.SIGCONT)
+		p.signal(syscall.SIGCONT)
 		deadline := time.Now().Add(5 * time.Second)
 		for ask(filepath.Join(dir, name, "control.sock"), "link up") != nil {
 			if time.Now().After(deadline) {
@@ -495,36 +618,32 @@ func restore(file string, st *stackfile.Stack, dir, name string) error {
 	return ask(filepath.Join(dir, "chassis.ctl"), "restore "+sm.MAC.String())
 }
 
-// down stops every process of the run directory: modules first (they
-// resign), then the snmpds and the chassis.
+// down stops every process of the run directory that is still ours:
+// modules first (they resign), then the snmpds and the chassis. A
+// recorded pid whose process has gone, or was reused by another, is left
+// alone.
 func down(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	ps, err := readProcs(dir)
 	if err != nil {
-		return fmt.Errorf("no running stack in %s: %w", dir, err)
+		return err
 	}
-	var procs [3][]int
+	var groups [3][]proc
 	order := map[string]int{"module": 0, "snmpd": 1, "chassis": 2}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			continue
+	for _, p := range ps {
+		if g, ok := order[p.kind]; ok {
+			groups[g] = append(groups[g], p)
 		}
-		pid, err := strconv.Atoi(f[2])
-		if err != nil {
-			continue
-		}
-		procs[order[f[0]]] = append(procs[order[f[0]]], pid)
 	}
-	for _, group := range procs {
-		for _, pid := range group {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
+	for _, group := range groups {
+		for _, p := range group {
+			p.signal(syscall.SIGTERM)
 		}
-		for _, pid := range group {
+		for _, p := range group {
 			deadline := time.Now().Add(5 * time.Second)
-			for alive(pid) && time.Now().Before(deadline) {
+			for p.running() && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			p.signal(syscall.SIGKILL)
 		}
 	}
 	return os.Remove(filepath.Join(dir, "pids"))

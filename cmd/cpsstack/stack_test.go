@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -16,7 +19,9 @@ import (
 
 // testStack is a real stack started with the cpsstack binary: a chassis,
 // and one snmpd and one cpsmm per module, m1, m2, m3… in cabinet 1, slots
-// 1, 2, 3…, MAC 00:c0:f2:00:00:0N (so m1 has the lowest).
+// 1, 2, 3…, MACs base+1, base+2… (so m1 has the lowest). Each stack has a
+// fresh random key and MAC base: two test runs at once never take each
+// other's adverts for their own.
 type testStack struct {
 	t     testing.TB
 	bin   string
@@ -45,21 +50,24 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 // are polled every hello/2.
 func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
 	t.Helper()
+	key, base := stackIdentity(t, len(wants))
 	taken := map[int]bool{}
 	var mods strings.Builder
 	var addrs []string
 	for i, w := range wants {
 		p := freePortPair(t, taken)
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
-		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"00:c0:f2:00:00:0%d\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
-			i+1, i+1, i+1, i+1, p, w)
+		mac := append(net.HardwareAddr(nil), base...)
+		mac[5] += byte(i + 1)
+		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"%s\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
+			i+1, i+1, mac, i+1, p, w)
 	}
 	cabinets := "cabinets:\n  - {bia: 1, model: cpsmc1800}\n"
 	if strings.HasPrefix(extra, "cabinets:") {
 		cabinets = "" // extra declares them
 	}
-	text := fmt.Sprintf("stack: test\nkey: \"test-stack-key\"\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
-		hello, hold, hello/2, cabinets, mods.String(), extra)
+	text := fmt.Sprintf("stack: test\nkey: %q\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
+		key, hello, hold, hello/2, cabinets, mods.String(), extra)
 	return launchStack(t, text, addrs)
 }
 
@@ -99,6 +107,21 @@ func launchStack(t testing.TB, text string, addrs []string) *testStack {
 		s.gs = append(s.gs, g)
 	}
 	return s
+}
+
+// stackIdentity returns a fresh random stack key and a random MAC base
+// (Transition Networks' OUI 00:c0:f2) with room for n modules above it.
+func stackIdentity(t testing.TB, n int) (string, net.HardwareAddr) {
+	t.Helper()
+	var b [16 + 3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	if n > 0x40 {
+		t.Fatalf("%d modules: more than a MAC base leaves room for", n)
+	}
+	base := net.HardwareAddr{0x00, 0xc0, 0xf2, b[16], b[17], b[18] & 0x3f}
+	return hex.EncodeToString(b[:16]), base
 }
 
 // cli runs cpsstack CMD [-flags] -run RUN FILE [operands...].
@@ -148,7 +171,12 @@ func (s *testStack) waitPrimary(skip int, limit time.Duration) (int, time.Durati
 	start := time.Now()
 	for time.Since(start) < limit {
 		for i := range s.addrs {
-			if p, _ := s.primary(i); i != skip && p {
+			// The skipped module is not asked: a stopping module may keep
+			// its snmpd waiting, and each wait would add to the time.
+			if i == skip {
+				continue
+			}
+			if p, _ := s.primary(i); p {
 				return i, time.Since(start)
 			}
 		}
@@ -160,8 +188,8 @@ func (s *testStack) waitPrimary(skip int, limit time.Duration) (int, time.Durati
 
 // pid returns module name's process ID (0 if there is none).
 func (s *testStack) pid(name string) int {
-	pid, _ := pidOf(s.run, "module", name)
-	return pid
+	p, _ := procOf(s.run, "module", name)
+	return p.pid
 }
 
 // sample is one SNMP observation of a module's role: the value was read
@@ -178,10 +206,35 @@ type roleWatch struct {
 	samples [][]sample
 	stop    chan struct{}
 	wg      sync.WaitGroup
+	// ready is closed once every module has been sampled twice: a run of
+	// two Primary samples is the shortest certain interval (see finish),
+	// so the roles at the start are on record before the caller acts.
+	ready chan struct{}
+}
+
+// readyRounds is how many samples of every module make a watch ready.
+const readyRounds = 2
+
+// waitReady waits until the watch has sampled every module readyRounds
+// times; the caller acts only then.
+func (w *roleWatch) waitReady(t testing.TB, limit time.Duration) {
+	t.Helper()
+	select {
+	case <-w.ready:
+	case <-time.After(limit):
+		w.mu.Lock()
+		n := make([]int, len(w.samples))
+		for i, ss := range w.samples {
+			n[i] = len(ss)
+		}
+		w.mu.Unlock()
+		t.Fatalf("the role watch took %d samples per module in %s, want %d of each", n, limit, readyRounds)
+	}
 }
 
 func (s *testStack) watchRoles() *roleWatch {
-	w := &roleWatch{samples: make([][]sample, len(s.addrs)), stop: make(chan struct{})}
+	w := &roleWatch{samples: make([][]sample, len(s.addrs)), stop: make(chan struct{}), ready: make(chan struct{})}
+	var readyOnce sync.Once
 	for i, g := range s.gs {
 		// A manager of its own: gosnmp clients are not safe for concurrent use.
 		mine := &gosnmp.GoSNMP{Target: g.Target, Port: g.Port, Community: g.Community, Version: g.Version,
@@ -207,7 +260,14 @@ func (s *testStack) watchRoles() *roleWatch {
 				smp := sample{sent: sent, got: time.Now(), primary: gosnmp.ToBigInt(res.Variables[0].Value).Int64() == 1}
 				w.mu.Lock()
 				w.samples[i] = append(w.samples[i], smp)
+				full := true
+				for _, ss := range w.samples {
+					full = full && len(ss) >= readyRounds
+				}
 				w.mu.Unlock()
+				if full {
+					readyOnce.Do(func() { close(w.ready) })
+				}
 			}
 		}()
 	}
@@ -326,6 +386,6 @@ func (s *testStack) partitionHeal(p int, hold time.Duration) time.Duration {
 
 // chassisPid returns the chassis process's ID.
 func (s *testStack) chassisPid() int {
-	pid, _ := pidOf(s.run, "chassis", "test")
-	return pid
+	p, _ := procOf(s.run, "chassis", "test")
+	return p.pid
 }

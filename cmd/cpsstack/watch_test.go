@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -34,6 +35,24 @@ func TestOverlaps(t *testing.T) {
 		w := &roleWatch{samples: tc.samples, stop: make(chan struct{})}
 		if got := overlaps(w.finish()); len(got) != tc.want {
 			t.Errorf("%s: %v, want %d overlap(s)", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Every test stack has its own key and MACs: two runs at once never share
+// them, and the MACs of its modules rise from m1 without wrapping.
+func TestStackIdentity(t *testing.T) {
+	k1, b1 := stackIdentity(t, 9)
+	k2, b2 := stackIdentity(t, 9)
+	if k1 == k2 || len(k1) < 8 {
+		t.Errorf("keys %q and %q", k1, k2)
+	}
+	if b1.String() == b2.String() {
+		t.Errorf("two stacks share the MAC base %s", b1)
+	}
+	for _, b := range []net.HardwareAddr{b1, b2} {
+		if b[0] != 0x00 || b[1] != 0xc0 || b[2] != 0xf2 || int(b[5])+9 > 0xff {
+			t.Errorf("MAC base %s: not 00:c0:f2, or no room for 9 modules", b)
 		}
 	}
 }

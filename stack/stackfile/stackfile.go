@@ -256,6 +256,8 @@ func (p *parser) loopback(n *yaml.Node, field, s string) netip.AddrPort {
 		p.fail(n, field, "%q is not HOST:PORT", s)
 	case !ap.Addr().IsLoopback():
 		p.fail(n, field, "%s: only loopback (127.0.0.0/8) addresses are used", s)
+	case ap.Port() == 0:
+		p.fail(n, field, "port 0 is not a fixed port")
 	default:
 		return ap
 	}
@@ -336,13 +338,14 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	}
 
 	seen := map[string]string{} // "kind value" -> owner, for duplicate addresses
-	unique := func(n *yaml.Node, field, kind, value, owner string) {
+	unique := func(n *yaml.Node, field, kind, value, owner string) bool {
 		k := kind + " " + value
 		if other, dup := seen[k]; dup {
 			p.fail(n, field, "%s %s is already used by %s", kind, value, other)
-			return
+			return false
 		}
 		seen[k] = owner
+		return true
 	}
 	for i, n := range p.list(top, "modules", true) {
 		where := fmt.Sprintf("modules[%d]", i)
@@ -383,9 +386,19 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 				p.fail(sn, where+".snmp", "%q is not HOST:PORT", s)
 			case !ap.Addr().IsLoopback():
 				p.fail(sn, where+".snmp", "%s: an emulated module listens on loopback (127.0.0.0/8) only", s)
+			case ap.Port() == 0:
+				p.fail(sn, where+".snmp", "port 0 is not a fixed port")
+			case int(ap.Port())+EthernetOffset > 65535:
+				// Ethernet() would wrap around to a port nobody chose.
+				p.fail(sn, where+".snmp", "port %d leaves no room for the module's Ethernet side (port + %d ≤ 65535)", ap.Port(), EthernetOffset)
 			default:
 				m.SNMP = ap
-				unique(sn, where+".snmp", "SNMP address", ap.String(), owner)
+				// snmpd's SNMP address and the module's Ethernet side are
+				// both UDP on loopback: neither may take the other's, nor a
+				// converter's, port.
+				if unique(sn, where+".snmp", "SNMP address", ap.String(), owner) {
+					unique(sn, where+".snmp", "UDP address", ap.String(), owner)
+				}
 				unique(sn, where+".snmp", "UDP address", m.Ethernet().String(), owner+"'s Ethernet side")
 			}
 		}
@@ -471,10 +484,15 @@ func (m Module) At() ident.Slot { return ident.At(m.Cabinet, m.Slot) }
 // At is the device's slot address.
 func (d Device) At() ident.Slot { return ident.At(d.Cabinet, d.Slot) }
 
+// EthernetOffset is how far above its SNMP port a module's Ethernet side
+// lies.
+const EthernetOffset = 1000
+
 // Ethernet is the UDP address of a module's "Ethernet" side, on which it
-// sends its adverts peer to peer: its SNMP address with the port + 1000.
+// sends its adverts peer to peer: its SNMP address with the port + 1000
+// (a validated stack file leaves room for it: SNMP port ≤ 64535).
 func (m Module) Ethernet() netip.AddrPort {
-	return netip.AddrPortFrom(m.SNMP.Addr(), m.SNMP.Port()+1000)
+	return netip.AddrPortFrom(m.SNMP.Addr(), m.SNMP.Port()+EthernetOffset)
 }
 
 // Cabinet returns the cabinet with BiaIndex bia.

@@ -77,6 +77,17 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{"ethernet on a converter", good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100, ethernet: \"127.0.0.1:18000\"}\n", "s.yaml:15: field devices[0].ethernet: only a smacf100p"},
 		{"aggregation on a module's Ethernet side", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:17101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:17101 is already"},
 		{"want", strings.Replace(good, "    snmp:", "    want_primary: maybe\n    snmp:", 1), "s.yaml:13: field modules[0].want_primary: \"maybe\" is not yes, no or always"},
+		{"SNMP port leaves no room for the Ethernet side", strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:65000", 1),
+			"s.yaml:13: field modules[0].snmp: port 65000 leaves no room for the module's Ethernet side (port + 1000 ≤ 65535)"},
+		{"SNMP port 0", strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:0", 1), "s.yaml:13: field modules[0].snmp: port 0 is not a fixed port"},
+		{"trap sink port 0", good + "traps: {sink: \"127.0.0.1:0\"}\n", "s.yaml:14: field traps.sink: port 0 is not a fixed port"},
+		{"aggregation on port 0", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:0\"}\n", "s.yaml:15: field devices[0].ethernet: port 0 is not a fixed port"},
+		{"SNMP on another module's Ethernet side", good + "  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:17101}\n",
+			"s.yaml:14: field modules[1].snmp: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
+		{"Ethernet side on another module's SNMP address", strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:17101", 1) +
+			"  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
+			"s.yaml:14: field modules[1].snmp: UDP address 127.0.0.1:17101 is already used by module \"a\""},
+		{"aggregation on a module's SNMP address", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:16101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:16101 is already"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
 	}
 	for _, tc := range tests {
@@ -97,6 +108,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(good + "devices:\n  - {cabinet: 1, slot: 3, type: cettf100}\n"))
 	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
 	cat := catalog.Default()
+	f.Add([]byte(strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:65000", 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseWith(cat, "f.yaml", data)
 		if err != nil {
@@ -104,6 +116,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if st.Key == "" || len(st.Modules) == 0 || st.Holdtime < 3*st.Hello {
 			t.Fatalf("accepted an invalid stack: %+v", st)
+		}
+		for _, m := range st.Modules {
+			if m.SNMP.Port() == 0 || int(m.SNMP.Port())+1000 > 65535 || m.Ethernet().Port() != m.SNMP.Port()+1000 {
+				t.Fatalf("module %s: SNMP %s, Ethernet side %s", m.Name, m.SNMP, m.Ethernet())
+			}
 		}
 		slots := map[ident.Slot]bool{}
 		for _, m := range st.Modules {
