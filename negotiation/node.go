@@ -28,6 +28,20 @@
 //     hears nobody waits one holdtime, then decides.
 //  7. A module that stops gracefully advertises resignation, so a Standby
 //     takes over at once instead of after the holdtime.
+//  8. A paused module (a hung process, SIGSTOP) comes back as Standby. A
+//     module that finds, at a Tick or Step, that it has sent nothing for a
+//     holdtime knows its peers may have declared it dead (that is their
+//     criterion: a holdtime without hearing it) and may have elected
+//     another Primary. Before anything else it steps down to Standby (the
+//     first Ready after the pause says Standby, and adverts queued before
+//     the pause are dropped), takes back any claim or takeover, treats
+//     every peer as unheard (what it knew of them is stale), and for one
+//     holdtime (a fresh start-up wait) is no candidate and advertises
+//     Yield, so that peers keep or elect a Primary without it. Then it
+//     takes part again by the rules above: an incumbent of equal or higher
+//     preference keeps the role. Silence caused by the network alone (loss,
+//     a partition) is not a pause; two Primaries that meet after it are
+//     settled by rule 4.
 //
 // A peer is dead only when it has been silent on both paths for a
 // holdtime; silence on one path only is a link failure, reported as an
@@ -235,6 +249,7 @@ type peer struct {
 	heard    map[Path]time.Time
 	seq      map[Path]uint64
 	alive    bool
+	since    time.Time // when it last came alive
 	linkFail bool
 }
 
@@ -252,6 +267,7 @@ type Node struct {
 	can     bool
 
 	peers     map[ID]*peer
+	order     []ID // the peers' IDs, sorted: events come in a stable order
 	nextHello time.Time
 	seq       uint64
 
@@ -260,6 +276,9 @@ type Node struct {
 	claimSince time.Time // when our claim to the role began (zero: none)
 	takeover   bool
 	resigning  bool
+
+	lastSent    time.Time // when we last advertised
+	rejoinUntil time.Time // back from a pause: no candidate, Yield, until then
 
 	activeSince  time.Time
 	lastFailover time.Time
@@ -302,11 +321,12 @@ func (n *Node) LastFailover() (time.Time, string) { return n.lastFailover, n.las
 // Peers returns what the node knows of its peers, by ID.
 func (n *Node) Peers() []PeerStatus {
 	var out []PeerStatus
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		st := PeerStatus{ID: id, Advert: p.adv, Heard: map[Path]time.Time{}, PathOK: map[Path]bool{}, Alive: p.alive, LinkFault: p.linkFail}
 		for _, path := range []Path{Backplane, Ethernet} {
 			st.Heard[path] = p.heard[path]
-			st.PathOK[path] = n.heardWithin(p, path)
+			st.PathOK[path] = p.alive && n.pathOK(p, path)
 		}
 		out = append(out, st)
 	}
@@ -327,9 +347,40 @@ func (n *Node) event(kind EventKind, peer ID, path Path, reason string) {
 
 func (n *Node) advertise() {
 	n.seq++
+	n.lastSent = n.now
 	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
 		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero(),
-		Yield: n.yielding})
+		Yield: n.yielding || n.now.Before(n.rejoinUntil)})
+}
+
+// PausedReason is the reason of the role change of a Primary back from a
+// pause (rule 8).
+const PausedReason = "paused past a holdtime: back as Standby"
+
+// resume handles a pause (rule 8): we have sent nothing for a holdtime.
+func (n *Node) resume(now time.Time) {
+	n.now = now
+	n.ready.Adverts = nil // said before the pause: stale
+	n.nextHello = now     // one hello now, not a burst of them
+	n.rejoinUntil = now.Add(n.cfg.Holdtime)
+	n.takeover = false
+	for _, id := range n.order {
+		p := n.peers[id]
+		if p.alive {
+			n.event(PeerDead, id, 0, "unheard since this module was paused")
+		}
+		p.alive, p.linkFail = false, false
+		p.heard = map[Path]time.Time{}
+	}
+	switch n.role {
+	case Primary:
+		n.setRole(Standby, PausedReason)
+	case Initializing:
+		n.claimSince = time.Time{}
+		n.start = now // a fresh start-up wait
+	default:
+		n.claimSince = time.Time{}
+	}
 }
 
 func (n *Node) setRole(r Role, reason string) {
@@ -355,15 +406,34 @@ func (n *Node) heardWithin(p *peer, path Path) bool {
 	return ok && n.now.Sub(t) < n.cfg.Holdtime
 }
 
+// pathOK reports whether a live peer's path works: heard within a
+// holdtime, where a path not heard since the peer came alive counts as
+// heard then (its first advert on the other path may be on its way).
+func (n *Node) pathOK(p *peer, path Path) bool {
+	t, ok := p.heard[path]
+	if !ok || t.Before(p.since) {
+		t = p.since
+	}
+	return n.now.Sub(t) < n.cfg.Holdtime
+}
+
 // Tick advances the clock: hellos, hold timers, health checks.
 func (n *Node) Tick(now time.Time) {
 	if now.Before(n.now) {
 		return
 	}
+	if now.Sub(n.lastSent) >= n.cfg.Holdtime {
+		n.resume(now)
+	}
 	n.now = now
-	for id, p := range n.peers {
-		bp, eth := n.heardWithin(p, Backplane), n.heardWithin(p, Ethernet)
-		alive := bp || eth
+	if !n.rejoinUntil.IsZero() && !now.Before(n.rejoinUntil) {
+		n.rejoinUntil = time.Time{}
+		n.advertise() // no longer yielding: a candidate again
+	}
+	for _, id := range n.order {
+		p := n.peers[id]
+		alive := n.heardWithin(p, Backplane) || n.heardWithin(p, Ethernet)
+		bp, eth := n.pathOK(p, Backplane), n.pathOK(p, Ethernet)
 		if p.alive && !alive {
 			p.alive = false
 			n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
@@ -412,18 +482,21 @@ func (n *Node) setCan(can bool, reason string) {
 	n.event(CanPrimaryChanged, 0, 0, reason)
 }
 
-// Step takes an advert received on path.
+// Step takes an advert received on path. It first ticks to now, so what
+// it decides does not depend on how often the application ticks.
 func (n *Node) Step(now time.Time, path Path, a Advert) {
 	if a.From == n.cfg.ID || (path != Backplane && path != Ethernet) {
 		return
 	}
-	if now.After(n.now) {
-		n.now = now
-	}
+	n.Tick(now)
 	p := n.peers[a.From]
 	if p == nil {
 		p = &peer{heard: map[Path]time.Time{}, seq: map[Path]uint64{}}
 		n.peers[a.From] = p
+		i := sort.Search(len(n.order), func(i int) bool { return n.order[i] > a.From })
+		n.order = append(n.order, 0)
+		copy(n.order[i+1:], n.order[i:])
+		n.order[i] = a.From
 	}
 	if a.Seq <= p.seq[path] && p.seq[path] != 0 {
 		return // stale or duplicate on this path
@@ -434,7 +507,7 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 		p.adv = a
 	}
 	if !p.alive {
-		p.alive = true
+		p.alive, p.since = true, n.now
 		n.event(PeerAlive, a.From, path, "heard")
 		// Tell it about us at once rather than at our next hello: after a
 		// partition heals, two Primaries learn of each other within one
@@ -497,7 +570,8 @@ func (n *Node) CheckForceActive() error {
 	if !n.can {
 		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
 	}
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Eligible && !p.adv.Resigning && p.adv.Want.rank() > n.want.rank() {
 			return fmt.Errorf("%w: %s wants it more (%s)", ErrRefused, id, p.adv.Want)
 		}
@@ -511,7 +585,8 @@ func (n *Node) CheckForceStandby() error {
 	if n.role != Primary {
 		return nil
 	}
-	for _, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Eligible && !p.adv.Resigning {
 			return nil
 		}
@@ -608,7 +683,8 @@ func (n *Node) decide() {
 		return
 	}
 	otherPrimary := false
-	for _, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Role == Primary && !p.adv.Resigning {
 			otherPrimary = true
 		}
@@ -624,12 +700,13 @@ func (n *Node) decide() {
 		n.advertise()
 	}
 	self := candidate{id: n.cfg.ID, rank: n.want.rank(), incumbent: n.role == Primary, takeover: n.takeover}
-	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding
+	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding && !n.now.Before(n.rejoinUntil)
 	// Some module holds the role (then yielding modules do not compete).
 	primaryExists := n.role == Primary || otherPrimary
 	best, have := self, selfIn
 	claimant := false // a live peer claims Primary
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if !p.alive || p.adv.Resigning {
 			continue
 		}

@@ -18,6 +18,9 @@ import (
 //	boot a id=1 [want=yes|no|always]
 //	tick 2s                         advance the clock (10 steps per hello)
 //	kill a | hang a | restart a
+//	pause a / resume a              pause (like hang: no ticks, nothing in or out;
+//	                                what reaches it is queued) and resume it
+//	                                (its clock jumps; it reads its queue, then ticks)
 //	cut a backplane|ethernet  / uncut a backplane|ethernet
 //	partition a b | c  / heal
 //	link a down|up  / ip a invalid|valid  / want a always
@@ -174,12 +177,21 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		s.advance(d)
 	case "kill":
 		delete(s.nodes, arg(1))
-	case "hang":
+	case "hang", "pause":
 		sn, err := node(arg(1))
 		if err != nil {
 			return "", err
 		}
-		sn.hung = true
+		s.pause(sn)
+	case "resume":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		if !sn.hung {
+			return "", fmt.Errorf("%s is not paused", arg(1))
+		}
+		s.resume(sn)
 	case "cut", "uncut":
 		p, err := parsePath(arg(2))
 		if err != nil {

@@ -32,10 +32,22 @@ type sim struct {
 type simNode struct {
 	name   string
 	n      *Node
-	hung   bool
+	hung   bool // paused: no ticks, nothing sent, what it is sent is queued
 	events []Event
 	link   bool // Ethernet link up
+	// queue holds what reached the node while it was paused, as a socket
+	// buffer does: the oldest queueCap, the rest dropped.
+	queue []queued
 }
+
+type queued struct {
+	from string
+	path Path
+	a    Advert
+}
+
+// queueCap is how many adverts a paused node's socket buffers hold.
+const queueCap = 16
 
 func newSim(hello, hold time.Duration) *sim {
 	return &sim{now: time.Unix(1000, 0), step: hello / 10, cfg: Config{Hello: hello, Holdtime: hold},
@@ -70,7 +82,13 @@ func (s *sim) boot(name string, id ID, want Want) error {
 
 // connected reports whether an advert from a to b can cross path.
 func (s *sim) connected(a, b *simNode, path Path) bool {
-	if a.hung || b.hung || s.cut[a.name][path] || s.cut[b.name][path] || s.group[a.name] != s.group[b.name] {
+	return !a.hung && !b.hung && s.wired(a, b, path)
+}
+
+// wired reports whether the path between a and b works, whatever their
+// processes do.
+func (s *sim) wired(a, b *simNode, path Path) bool {
+	if s.cut[a.name][path] || s.cut[b.name][path] || s.group[a.name] != s.group[b.name] {
 		return false
 	}
 	if path == Ethernet && (!a.link || !b.link) {
@@ -107,6 +125,9 @@ func (s *sim) flush() {
 						continue
 					}
 					for _, path := range []Path{Backplane, Ethernet} {
+						if dst.hung && s.wired(sn, dst, path) && len(dst.queue) < queueCap {
+							dst.queue = append(dst.queue, queued{from: name, path: path, a: a})
+						}
 						if s.connected(sn, dst, path) {
 							if s.onDeliver != nil {
 								s.onDeliver(name, to, path, a)
@@ -122,6 +143,27 @@ func (s *sim) flush() {
 			return
 		}
 	}
+}
+
+// pause stops a node: no ticks, nothing sent, what reaches it queued.
+func (s *sim) pause(sn *simNode) {
+	sn.hung, sn.queue = true, nil
+}
+
+// resume lets a paused node run again: it reads what was queued for it
+// (with the time of its resumption), then its overdue tick fires.
+func (s *sim) resume(sn *simNode) {
+	sn.hung = false
+	q := sn.queue
+	sn.queue = nil
+	for _, m := range q {
+		if s.onDeliver != nil && s.nodes[m.from] != nil {
+			s.onDeliver(m.from, sn.name, m.path, m.a)
+		}
+		sn.n.Step(s.now, m.path, m.a)
+	}
+	sn.n.Tick(s.now)
+	s.flush()
 }
 
 // advance moves the clock by d in steps, ticking every node.
