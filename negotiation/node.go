@@ -431,24 +431,7 @@ func (n *Node) Tick(now time.Time) {
 		n.advertise() // no longer yielding: a candidate again
 	}
 	for _, id := range n.order {
-		p := n.peers[id]
-		alive := n.heardWithin(p, Backplane) || n.heardWithin(p, Ethernet)
-		bp, eth := n.pathOK(p, Backplane), n.pathOK(p, Ethernet)
-		if p.alive && !alive {
-			p.alive = false
-			n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
-		}
-		fail := alive && bp != eth
-		if fail && !p.linkFail {
-			path := Backplane
-			if bp {
-				path = Ethernet
-			}
-			n.event(LinkFailure, id, path, "heard on one path only")
-		} else if !fail && p.linkFail && alive {
-			n.event(LinkRestored, id, 0, "heard on both paths again")
-		}
-		p.linkFail = fail
+		n.peerState(id, n.peers[id])
 	}
 	if now.Sub(n.nextHello) > 10*n.cfg.Hello {
 		n.nextHello = now // a long pause: one hello, not a burst of them
@@ -459,6 +442,63 @@ func (n *Node) Tick(now time.Time) {
 		n.advertise()
 	}
 	n.decide()
+}
+
+// Deadline is the earliest time at which Tick could change anything: the
+// next hello, the end of a peer's holdtime on either path (or of the grace
+// of a path not yet heard), of a claim's wait, of the start-up wait, of a
+// forced step-down or of the wait after a pause. The application may sleep
+// until the earlier of Deadline and the next advert it receives, instead
+// of ticking at a fixed rate: a node ticked at its deadlines and at
+// arrivals does what one ticked every millisecond does.
+func (n *Node) Deadline() time.Time {
+	d := n.nextHello
+	at := func(t time.Time) {
+		if t.After(n.now) && t.Before(d) {
+			d = t
+		}
+	}
+	for _, id := range n.order {
+		p := n.peers[id]
+		for _, path := range []Path{Backplane, Ethernet} {
+			if t, ok := p.heard[path]; ok {
+				at(t.Add(n.cfg.Holdtime))
+			}
+		}
+		if p.alive {
+			at(p.since.Add(n.cfg.Holdtime))
+		}
+	}
+	if !n.claimSince.IsZero() {
+		at(n.claimSince.Add(n.cfg.ClaimWait()))
+	}
+	if n.role == Initializing {
+		at(n.start.Add(n.cfg.Holdtime))
+	}
+	at(n.outUntil)
+	at(n.rejoinUntil)
+	return d
+}
+
+// peerState updates what we know of a peer's paths: dead, link failure.
+func (n *Node) peerState(id ID, p *peer) {
+	alive := n.heardWithin(p, Backplane) || n.heardWithin(p, Ethernet)
+	bp, eth := n.pathOK(p, Backplane), n.pathOK(p, Ethernet)
+	if p.alive && !alive {
+		p.alive = false
+		n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
+	}
+	fail := alive && bp != eth
+	if fail && !p.linkFail {
+		path := Backplane
+		if bp {
+			path = Ethernet
+		}
+		n.event(LinkFailure, id, path, "heard on one path only")
+	} else if !fail && p.linkFail && alive {
+		n.event(LinkRestored, id, 0, "heard on both paths again")
+	}
+	p.linkFail = fail
 }
 
 // check is the once-per-hello health check behind CanPrimary.
@@ -514,6 +554,7 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 		// crossing of a path after the first advert, not a hello later.
 		n.advertise()
 	}
+	n.peerState(a.From, p)
 	n.decide()
 }
 
@@ -677,8 +718,21 @@ func better(a, b candidate) bool {
 	return a.id < b.id
 }
 
-// decide applies the rules to the current view.
+// decide applies the rules to the current view, until they change nothing
+// more (a new role changes whom the rules count: a module past its
+// start-up does not wait for one still in it), so that deciding again at a
+// later Tick would change nothing.
 func (n *Node) decide() {
+	for i := 0; i < 3; i++ {
+		r := n.role
+		n.decideOnce()
+		if n.role == r {
+			return
+		}
+	}
+}
+
+func (n *Node) decideOnce() {
 	if n.resigning {
 		return
 	}

@@ -20,26 +20,83 @@ import (
 //     connected, exactly one Primary exists within holdtime + 2 × hello
 //     whenever an eligible module is live;
 //   - stability: with no input change, no role changes afterwards.
+//
+// The nodes are ticked only at their deadlines (TestDeadline shows that this
+// is the same as ticking them every millisecond).
 func TestRandomSchedules(t *testing.T) {
 	runs := 2000
 	if testing.Short() {
 		runs = 200
 	}
 	for seed := int64(1); seed <= int64(runs); seed++ {
-		if err := randomSchedule(seed); err != nil {
+		if err := randomSchedule(seed, schedOpts{byDeadline: true}); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 	}
 }
 
-func randomSchedule(seed int64) error {
+// TestDeadline: nodes ticked only at their deadlines and at arrivals behave
+// exactly as nodes ticked every millisecond: the same Readys (roles,
+// adverts, events) at the same times, over random schedules.
+func TestDeadline(t *testing.T) {
+	runs := 60
+	if testing.Short() {
+		runs = 10
+	}
+	total := 0
+	for seed := int64(1); seed <= int64(runs); seed++ {
+		var fine, sparse []string
+		if err := randomSchedule(seed, schedOpts{fine: true, trace: &fine}); err != nil {
+			t.Fatalf("seed %d, every millisecond: %v", seed, err)
+		}
+		if err := randomSchedule(seed, schedOpts{fine: true, byDeadline: true, trace: &sparse}); err != nil {
+			t.Fatalf("seed %d, at deadlines: %v", seed, err)
+		}
+		total += len(fine)
+		for i := range fine {
+			if i >= len(sparse) || fine[i] != sparse[i] {
+				got := "(end)"
+				if i < len(sparse) {
+					got = sparse[i]
+				}
+				t.Fatalf("seed %d: Ready %d differs:\nevery ms:     %s\nat deadlines: %s", seed, i, fine[i], got)
+			}
+		}
+		if len(sparse) != len(fine) {
+			t.Fatalf("seed %d: %d Readys at deadlines, %d every ms", seed, len(sparse), len(fine))
+		}
+	}
+	if total < 50*runs {
+		t.Fatalf("%d Readys in %d schedules: the schedules do too little", total, runs)
+	}
+}
+
+// schedOpts: fine runs at hello 100 ms with the clock in 1 ms steps;
+// byDeadline ticks nodes at their deadlines only; trace, if set, gets
+// every Ready with adverts or events.
+type schedOpts struct {
+	fine, byDeadline bool
+	trace            *[]string
+}
+
+func randomSchedule(seed int64, o schedOpts) error {
 	r := rand.New(rand.NewSource(seed))
 	hello := time.Second
-	if r.Intn(2) == 0 {
+	if r.Intn(2) == 0 || o.fine {
 		hello = 100 * time.Millisecond
 	}
 	hold := 3 * hello
 	s := newSim(hello, hold)
+	s.byDeadline = o.byDeadline
+	if o.fine {
+		s.step = time.Millisecond
+	}
+	if o.trace != nil {
+		s.onReady = func(name string, rd Ready) {
+			*o.trace = append(*o.trace, fmt.Sprintf("%s %s %s can=%v adverts=%+v events=%+v",
+				s.now.Format("05.000"), name, rd.Role, rd.CanPrimary, rd.Adverts, rd.Events))
+		}
+	}
 	var log []string
 	fail := func(format string, a ...any) error {
 		var ev strings.Builder
@@ -115,7 +172,7 @@ func randomSchedule(seed int64) error {
 	advance := func(d time.Duration) error {
 		end := s.now.Add(d)
 		for s.now.Before(end) {
-			s.advance(s.step)
+			s.next(end)
 			if err := checkSafety(); err != nil {
 				return err
 			}
@@ -140,7 +197,7 @@ func randomSchedule(seed int64) error {
 			_ = s.boot(n, ids[n], wants[r.Intn(3)])
 			what = "boot " + n
 		case k == 1:
-			delete(s.nodes, n)
+			s.kill(n)
 			what = "kill " + n
 		case k == 2 && sn != nil:
 			sn.hung = true
@@ -165,7 +222,7 @@ func randomSchedule(seed int64) error {
 		case k == 8 && sn != nil:
 			sn.n.Shutdown(s.now)
 			s.flush()
-			delete(s.nodes, n)
+			s.kill(n)
 			what = "shutdown " + n
 		case k == 9:
 			for _, m := range nodes {

@@ -176,7 +176,7 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		}
 		s.advance(d)
 	case "kill":
-		delete(s.nodes, arg(1))
+		s.kill(arg(1))
 	case "hang", "pause":
 		sn, err := node(arg(1))
 		if err != nil {
@@ -258,7 +258,7 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		}
 		sn.n.Shutdown(s.now)
 		s.flush()
-		delete(s.nodes, arg(1))
+		s.kill(arg(1))
 	case "drop":
 		n, err := strconv.Atoi(arg(2))
 		if err != nil {

@@ -10,11 +10,17 @@ import (
 // sim is a simulated stack: nodes, a clock, and two paths between every
 // pair that tests can break. Adverts are delivered in the step they are
 // sent (zero latency) unless dropped or cut.
+//
+// The clock moves in steps of step, ticking every node, or, if byDeadline,
+// from one node's Deadline to the next, ticking only the nodes due then,
+// as an application that sleeps until its node's deadline does.
 type sim struct {
-	now   time.Time
-	step  time.Duration
-	cfg   Config
-	nodes map[string]*simNode
+	now        time.Time
+	step       time.Duration
+	byDeadline bool
+	cfg        Config
+	nodes      map[string]*simNode
+	sorted     []string // names(), nil when nodes changed
 	// cut[name][path]: the node's attachment to that path is broken.
 	cut map[string]map[Path]bool
 	// group: partition groups; nodes in different groups hear nothing.
@@ -27,6 +33,8 @@ type sim struct {
 	idNames map[ID]string
 	// onDeliver, if set, is told of every advert just before its delivery.
 	onDeliver func(from, to string, path Path, a Advert)
+	// onReady, if set, is told of every Ready with adverts or events.
+	onReady func(name string, rd Ready)
 }
 
 type simNode struct {
@@ -55,13 +63,21 @@ func newSim(hello, hold time.Duration) *sim {
 		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}}
 }
 
+// names returns the nodes' names, sorted (not to be modified).
 func (s *sim) names() []string {
-	var ns []string
-	for n := range s.nodes {
-		ns = append(ns, n)
+	if s.sorted == nil {
+		for n := range s.nodes {
+			s.sorted = append(s.sorted, n)
+		}
+		sort.Strings(s.sorted)
 	}
-	sort.Strings(ns)
-	return ns
+	return s.sorted
+}
+
+// kill removes a node (its process is gone).
+func (s *sim) kill(name string) {
+	delete(s.nodes, name)
+	s.sorted = nil
 }
 
 func (s *sim) boot(name string, id ID, want Want) error {
@@ -72,6 +88,7 @@ func (s *sim) boot(name string, id ID, want Want) error {
 		return err
 	}
 	s.nodes[name] = &simNode{name: name, n: n, link: true}
+	s.sorted = nil
 	s.idNames[id] = name
 	if s.cut[name] == nil {
 		s.cut[name] = map[Path]bool{}
@@ -104,6 +121,9 @@ func (s *sim) flush() {
 		for _, name := range s.names() {
 			sn := s.nodes[name]
 			rd := sn.n.Ready()
+			if s.onReady != nil && (len(rd.Adverts) > 0 || len(rd.Events) > 0) {
+				s.onReady(name, rd)
+			}
 			for _, e := range rd.Events {
 				if e.Kind == RoleChanged {
 					s.changes[name]++
@@ -166,22 +186,47 @@ func (s *sim) resume(sn *simNode) {
 	s.flush()
 }
 
-// advance moves the clock by d in steps, ticking every node.
+// advance moves the clock by d, instant by instant.
 func (s *sim) advance(d time.Duration) {
 	end := s.now.Add(d)
 	for s.now.Before(end) {
-		st := s.step
-		if rest := end.Sub(s.now); rest < st {
-			st = rest
+		s.next(end)
+	}
+}
+
+// next moves the clock to the next instant (a step later, or the earliest
+// deadline), at most to end, and ticks the nodes due then.
+func (s *sim) next(end time.Time) {
+	if !s.byDeadline {
+		t := s.now.Add(s.step)
+		if t.After(end) {
+			t = end
 		}
-		s.now = s.now.Add(st)
+		s.now = t
 		for _, name := range s.names() {
 			if sn := s.nodes[name]; !sn.hung {
 				sn.n.Tick(s.now)
 			}
 		}
 		s.flush()
+		return
 	}
+	t := end
+	for _, sn := range s.nodes {
+		if d := sn.n.Deadline(); !sn.hung && d.Before(t) {
+			t = d
+		}
+	}
+	if !t.After(s.now) {
+		panic(fmt.Sprintf("deadline %s not after now %s", t, s.now))
+	}
+	s.now = t
+	for _, name := range s.names() {
+		if sn := s.nodes[name]; !sn.hung && !sn.n.Deadline().After(s.now) {
+			sn.n.Tick(s.now)
+		}
+	}
+	s.flush()
 }
 
 func yesno(b bool) string {
