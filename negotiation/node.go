@@ -246,8 +246,8 @@ type PeerStatus struct {
 
 type peer struct {
 	adv      Advert
-	heard    map[Path]time.Time
-	seq      map[Path]uint64
+	heard    [Ethernet + 1]time.Time // by path; zero: never heard
+	seq      [Ethernet + 1]uint64
 	alive    bool
 	since    time.Time // when it last came alive
 	linkFail bool
@@ -370,7 +370,7 @@ func (n *Node) resume(now time.Time) {
 			n.event(PeerDead, id, 0, "unheard since this module was paused")
 		}
 		p.alive, p.linkFail = false, false
-		p.heard = map[Path]time.Time{}
+		p.heard = [Ethernet + 1]time.Time{}
 	}
 	switch n.role {
 	case Primary:
@@ -402,16 +402,16 @@ func (n *Node) setRole(r Role, reason string) {
 }
 
 func (n *Node) heardWithin(p *peer, path Path) bool {
-	t, ok := p.heard[path]
-	return ok && n.now.Sub(t) < n.cfg.Holdtime
+	t := p.heard[path]
+	return !t.IsZero() && n.now.Sub(t) < n.cfg.Holdtime
 }
 
 // pathOK reports whether a live peer's path works: heard within a
 // holdtime, where a path not heard since the peer came alive counts as
 // heard then (its first advert on the other path may be on its way).
 func (n *Node) pathOK(p *peer, path Path) bool {
-	t, ok := p.heard[path]
-	if !ok || t.Before(p.since) {
+	t := p.heard[path]
+	if t.Before(p.since) {
 		t = p.since
 	}
 	return n.now.Sub(t) < n.cfg.Holdtime
@@ -461,7 +461,7 @@ func (n *Node) Deadline() time.Time {
 	for _, id := range n.order {
 		p := n.peers[id]
 		for _, path := range []Path{Backplane, Ethernet} {
-			if t, ok := p.heard[path]; ok {
+			if t := p.heard[path]; !t.IsZero() {
 				at(t.Add(n.cfg.Holdtime))
 			}
 		}
@@ -531,7 +531,7 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 	n.Tick(now)
 	p := n.peers[a.From]
 	if p == nil {
-		p = &peer{heard: map[Path]time.Time{}, seq: map[Path]uint64{}}
+		p = &peer{}
 		n.peers[a.From] = p
 		i := sort.Search(len(n.order), func(i int) bool { return n.order[i] > a.From })
 		n.order = append(n.order, 0)

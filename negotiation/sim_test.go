@@ -43,6 +43,8 @@ type simNode struct {
 	hung   bool // paused: no ticks, nothing sent, what it is sent is queued
 	events []Event
 	link   bool // Ethernet link up
+	// lastSent is when the node last had something to send.
+	lastSent time.Time
 	// queue holds what reached the node while it was paused, as a socket
 	// buffer does: the oldest queueCap, the rest dropped.
 	queue []queued
@@ -87,7 +89,7 @@ func (s *sim) boot(name string, id ID, want Want) error {
 	if err != nil {
 		return err
 	}
-	s.nodes[name] = &simNode{name: name, n: n, link: true}
+	s.nodes[name] = &simNode{name: name, n: n, link: true, lastSent: s.now}
 	s.sorted = nil
 	s.idNames[id] = name
 	if s.cut[name] == nil {
@@ -121,6 +123,9 @@ func (s *sim) flush() {
 		for _, name := range s.names() {
 			sn := s.nodes[name]
 			rd := sn.n.Ready()
+			if len(rd.Adverts) > 0 {
+				sn.lastSent = s.now
+			}
 			if s.onReady != nil && (len(rd.Adverts) > 0 || len(rd.Events) > 0) {
 				s.onReady(name, rd)
 			}
@@ -139,10 +144,13 @@ func (s *sim) flush() {
 					if to == name {
 						continue
 					}
-					key := name + ">" + to
-					if s.drop[key] > 0 {
-						s.drop[key]--
-						continue
+					if len(s.drop) > 0 {
+						if key := name + ">" + to; s.drop[key] > 0 {
+							if s.drop[key]--; s.drop[key] == 0 {
+								delete(s.drop, key)
+							}
+							continue
+						}
 					}
 					for _, path := range []Path{Backplane, Ethernet} {
 						if dst.hung && s.wired(sn, dst, path) && len(dst.queue) < queueCap {
@@ -212,17 +220,22 @@ func (s *sim) next(end time.Time) {
 		return
 	}
 	t := end
-	for _, sn := range s.nodes {
-		if d := sn.n.Deadline(); !sn.hung && d.Before(t) {
-			t = d
+	names := s.names()
+	due := make([]time.Time, len(names))
+	for i, name := range names {
+		if sn := s.nodes[name]; !sn.hung {
+			due[i] = sn.n.Deadline()
+			if due[i].Before(t) {
+				t = due[i]
+			}
 		}
 	}
 	if !t.After(s.now) {
 		panic(fmt.Sprintf("deadline %s not after now %s", t, s.now))
 	}
 	s.now = t
-	for _, name := range s.names() {
-		if sn := s.nodes[name]; !sn.hung && !sn.n.Deadline().After(s.now) {
+	for i, name := range names {
+		if sn := s.nodes[name]; !sn.hung && !due[i].After(s.now) {
 			sn.n.Tick(s.now)
 		}
 	}
