@@ -63,14 +63,13 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// ID identifies a module: its MAC address as a 48-bit number.
-type ID uint64
-
-func (id ID) String() string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", byte(id>>40), byte(id>>32), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
-}
+// ID identifies a module: its MAC address, the project's one MAC type
+// (lowest wins: Less).
+type ID = ident.MAC
 
 // Want is cpsmm100WantPrimary: yes(1), no(2), always(3).
 type Want uint8
@@ -330,7 +329,7 @@ func (n *Node) Peers() []PeerStatus {
 		}
 		out = append(out, st)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Less(out[j].ID) })
 	return out
 }
 
@@ -397,7 +396,7 @@ func (n *Node) setRole(r Role, reason string) {
 	} else {
 		n.activeSince = time.Time{}
 	}
-	n.event(RoleChanged, 0, 0, reason)
+	n.event(RoleChanged, ID{}, 0, reason)
 	n.advertise() // at once: break-before-make relies on it
 }
 
@@ -519,7 +518,7 @@ func (n *Node) setCan(can bool, reason string) {
 	}
 	n.can = can
 	n.ready.CanPrimary = can
-	n.event(CanPrimaryChanged, 0, 0, reason)
+	n.event(CanPrimaryChanged, ID{}, 0, reason)
 }
 
 // Step takes an advert received on path. It first ticks to now, so what
@@ -533,8 +532,8 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 	if p == nil {
 		p = &peer{}
 		n.peers[a.From] = p
-		i := sort.Search(len(n.order), func(i int) bool { return n.order[i] > a.From })
-		n.order = append(n.order, 0)
+		i := sort.Search(len(n.order), func(i int) bool { return a.From.Less(n.order[i]) })
+		n.order = append(n.order, ID{})
 		copy(n.order[i+1:], n.order[i:])
 		n.order[i] = a.From
 	}
@@ -543,7 +542,7 @@ func (n *Node) Step(now time.Time, path Path, a Advert) {
 	}
 	p.seq[path] = a.Seq
 	p.heard[path] = n.now
-	if a.Seq > p.adv.Seq || p.adv.From == 0 {
+	if a.Seq > p.adv.Seq || p.adv.From.IsZero() {
 		p.adv = a
 	}
 	if !p.alive {
@@ -715,7 +714,7 @@ func better(a, b candidate) bool {
 	if a.incumbent != b.incumbent {
 		return a.incumbent
 	}
-	return a.id < b.id
+	return a.id.Less(b.id)
 }
 
 // decide applies the rules to the current view, until they change nothing

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // TestRandomSchedules runs ten thousand random schedules of boots, kills,
@@ -168,7 +170,7 @@ func randomSchedule(seed int64, o schedOpts) error {
 	ids := map[string]ID{}
 	wants := []Want{WantYes, WantNo, WantAlways}
 	for i, n := range nodes {
-		ids[n] = ID(i + 1 + r.Intn(3)*10)
+		ids[n] = ident.MACFromUint64(uint64(i + 1 + r.Intn(3)*10))
 	}
 	// Pairs that hear each other and are both Primary, since when.
 	dual := map[string]time.Time{}
@@ -447,14 +449,14 @@ func FuzzStep(f *testing.F) {
 	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100))
 	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64) {
 		now := time.Unix(100, 0)
-		n, err := New(Config{ID: 1}, now)
+		n, err := New(Config{ID: ident.MACFromUint64(1)}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.SetLink(now, false)
 		for i := 0; i < 5; i++ {
 			now = now.Add(time.Duration(dt%int64(10*time.Second)) + time.Millisecond)
-			n.Step(now, Path(path), Advert{From: ID(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
+			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
 			n.Tick(now)
 			if n.Role() == Primary {
 				t.Fatal("an ineligible node became Primary")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // Scenario files (testdata/*.txt) are data-driven tests in the style of
@@ -153,7 +155,7 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 				if err != nil {
 					return "", err
 				}
-				id = ID(n)
+				id = ident.MACFromUint64(n)
 			case "want":
 				w, err := parseWant(v)
 				if err != nil {

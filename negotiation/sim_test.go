@@ -290,7 +290,7 @@ func (s *sim) events(name string) string {
 	sn := s.nodes[name]
 	for _, e := range sn.events {
 		peer := ""
-		if e.Peer != 0 {
+		if !e.Peer.IsZero() {
 			peer = " " + s.nameOf(e.Peer)
 		}
 		if e.Path != 0 && (e.Kind == LinkFailure) {

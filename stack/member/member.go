@@ -65,13 +65,7 @@ type delivery struct {
 }
 
 // IDOf turns a backplane sender ID (a MAC address) into a negotiation ID.
-func IDOf(b backplane.ID) negotiation.ID {
-	var v uint64
-	for _, x := range b {
-		v = v<<8 | uint64(x)
-	}
-	return negotiation.ID(v)
-}
+func IDOf(b backplane.ID) negotiation.ID { return negotiation.ID(b) }
 
 // New builds a member and joins the module to the stack.
 func New(cfg Config) (*Member, error) {
@@ -220,7 +214,7 @@ func (m *Member) flush() {
 	}
 	for _, e := range rd.Events {
 		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String()}
-		if e.Peer != 0 {
+		if !e.Peer.IsZero() {
 			f["peer"] = e.Peer.String()
 		}
 		m.log.WithFields(f).Info(e.Reason)
@@ -289,14 +283,7 @@ func (m *Member) Force(primary bool) error {
 }
 
 // macOf turns a negotiation ID back into a MAC address.
-func macOf(id negotiation.ID) [6]byte {
-	var b [6]byte
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(id)
-		id >>= 8
-	}
-	return b
-}
+func macOf(id negotiation.ID) [6]byte { return id }
 
 // peerAt finds the module at bia/slot in the directory.
 func (m *Member) peerAt(bia, slot int32) (negotiation.ID, bool) {
@@ -305,7 +292,7 @@ func (m *Member) peerAt(bia, slot int32) (negotiation.ID, bool) {
 			return id, true
 		}
 	}
-	return 0, false
+	return negotiation.ID{}, false
 }
 
 // CheckRemote implements module.Stack.
