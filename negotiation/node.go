@@ -28,6 +28,20 @@
 //     hears nobody waits one holdtime, then decides.
 //  7. A module that stops gracefully advertises resignation, so a Standby
 //     takes over at once instead of after the holdtime.
+//  8. A paused module (a hung process, SIGSTOP) comes back as Standby. A
+//     module that finds, at a Tick or Step, that it has sent nothing for a
+//     holdtime knows its peers may have declared it dead (that is their
+//     criterion: a holdtime without hearing it) and may have elected
+//     another Primary. Before anything else it steps down to Standby (the
+//     first Ready after the pause says Standby, and adverts queued before
+//     the pause are dropped), takes back any claim or takeover, treats
+//     every peer as unheard (what it knew of them is stale), and for one
+//     holdtime (a fresh start-up wait) is no candidate and advertises
+//     Yield, so that peers keep or elect a Primary without it. Then it
+//     takes part again by the rules above: an incumbent of equal or higher
+//     preference keeps the role. Silence caused by the network alone (loss,
+//     a partition) is not a pause; two Primaries that meet after it are
+//     settled by rule 4.
 //
 // A peer is dead only when it has been silent on both paths for a
 // holdtime; silence on one path only is a link failure, reported as an
@@ -49,14 +63,13 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// ID identifies a module: its MAC address as a 48-bit number.
-type ID uint64
-
-func (id ID) String() string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", byte(id>>40), byte(id>>32), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
-}
+// ID identifies a module: its MAC address, the project's one MAC type
+// (lowest wins: Less).
+type ID = ident.MAC
 
 // Want is cpsmm100WantPrimary: yes(1), no(2), always(3).
 type Want uint8
@@ -232,9 +245,10 @@ type PeerStatus struct {
 
 type peer struct {
 	adv      Advert
-	heard    map[Path]time.Time
-	seq      map[Path]uint64
+	heard    [Ethernet + 1]time.Time // by path; zero: never heard
+	seq      [Ethernet + 1]uint64
 	alive    bool
+	since    time.Time // when it last came alive
 	linkFail bool
 }
 
@@ -252,6 +266,7 @@ type Node struct {
 	can     bool
 
 	peers     map[ID]*peer
+	order     []ID // the peers' IDs, sorted: events come in a stable order
 	nextHello time.Time
 	seq       uint64
 
@@ -260,6 +275,9 @@ type Node struct {
 	claimSince time.Time // when our claim to the role began (zero: none)
 	takeover   bool
 	resigning  bool
+
+	lastSent    time.Time // when we last advertised
+	rejoinUntil time.Time // back from a pause: no candidate, Yield, until then
 
 	activeSince  time.Time
 	lastFailover time.Time
@@ -302,15 +320,16 @@ func (n *Node) LastFailover() (time.Time, string) { return n.lastFailover, n.las
 // Peers returns what the node knows of its peers, by ID.
 func (n *Node) Peers() []PeerStatus {
 	var out []PeerStatus
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		st := PeerStatus{ID: id, Advert: p.adv, Heard: map[Path]time.Time{}, PathOK: map[Path]bool{}, Alive: p.alive, LinkFault: p.linkFail}
 		for _, path := range []Path{Backplane, Ethernet} {
 			st.Heard[path] = p.heard[path]
-			st.PathOK[path] = n.heardWithin(p, path)
+			st.PathOK[path] = p.alive && n.pathOK(p, path)
 		}
 		out = append(out, st)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Less(out[j].ID) })
 	return out
 }
 
@@ -327,9 +346,40 @@ func (n *Node) event(kind EventKind, peer ID, path Path, reason string) {
 
 func (n *Node) advertise() {
 	n.seq++
+	n.lastSent = n.now
 	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
 		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero(),
-		Yield: n.yielding})
+		Yield: n.yielding || n.now.Before(n.rejoinUntil)})
+}
+
+// PausedReason is the reason of the role change of a Primary back from a
+// pause (rule 8).
+const PausedReason = "paused past a holdtime: back as Standby"
+
+// resume handles a pause (rule 8): we have sent nothing for a holdtime.
+func (n *Node) resume(now time.Time) {
+	n.now = now
+	n.ready.Adverts = nil // said before the pause: stale
+	n.nextHello = now     // one hello now, not a burst of them
+	n.rejoinUntil = now.Add(n.cfg.Holdtime)
+	n.takeover = false
+	for _, id := range n.order {
+		p := n.peers[id]
+		if p.alive {
+			n.event(PeerDead, id, 0, "unheard since this module was paused")
+		}
+		p.alive, p.linkFail = false, false
+		p.heard = [Ethernet + 1]time.Time{}
+	}
+	switch n.role {
+	case Primary:
+		n.setRole(Standby, PausedReason)
+	case Initializing:
+		n.claimSince = time.Time{}
+		n.start = now // a fresh start-up wait
+	default:
+		n.claimSince = time.Time{}
+	}
 }
 
 func (n *Node) setRole(r Role, reason string) {
@@ -346,13 +396,24 @@ func (n *Node) setRole(r Role, reason string) {
 	} else {
 		n.activeSince = time.Time{}
 	}
-	n.event(RoleChanged, 0, 0, reason)
+	n.event(RoleChanged, ID{}, 0, reason)
 	n.advertise() // at once: break-before-make relies on it
 }
 
 func (n *Node) heardWithin(p *peer, path Path) bool {
-	t, ok := p.heard[path]
-	return ok && n.now.Sub(t) < n.cfg.Holdtime
+	t := p.heard[path]
+	return !t.IsZero() && n.now.Sub(t) < n.cfg.Holdtime
+}
+
+// pathOK reports whether a live peer's path works: heard within a
+// holdtime, where a path not heard since the peer came alive counts as
+// heard then (its first advert on the other path may be on its way).
+func (n *Node) pathOK(p *peer, path Path) bool {
+	t := p.heard[path]
+	if t.Before(p.since) {
+		t = p.since
+	}
+	return n.now.Sub(t) < n.cfg.Holdtime
 }
 
 // Tick advances the clock: hellos, hold timers, health checks.
@@ -360,25 +421,16 @@ func (n *Node) Tick(now time.Time) {
 	if now.Before(n.now) {
 		return
 	}
+	if now.Sub(n.lastSent) >= n.cfg.Holdtime {
+		n.resume(now)
+	}
 	n.now = now
-	for id, p := range n.peers {
-		bp, eth := n.heardWithin(p, Backplane), n.heardWithin(p, Ethernet)
-		alive := bp || eth
-		if p.alive && !alive {
-			p.alive = false
-			n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
-		}
-		fail := alive && bp != eth
-		if fail && !p.linkFail {
-			path := Backplane
-			if bp {
-				path = Ethernet
-			}
-			n.event(LinkFailure, id, path, "heard on one path only")
-		} else if !fail && p.linkFail && alive {
-			n.event(LinkRestored, id, 0, "heard on both paths again")
-		}
-		p.linkFail = fail
+	if !n.rejoinUntil.IsZero() && !now.Before(n.rejoinUntil) {
+		n.rejoinUntil = time.Time{}
+		n.advertise() // no longer yielding: a candidate again
+	}
+	for _, id := range n.order {
+		n.peerState(id, n.peers[id])
 	}
 	if now.Sub(n.nextHello) > 10*n.cfg.Hello {
 		n.nextHello = now // a long pause: one hello, not a burst of them
@@ -389,6 +441,63 @@ func (n *Node) Tick(now time.Time) {
 		n.advertise()
 	}
 	n.decide()
+}
+
+// Deadline is the earliest time at which Tick could change anything: the
+// next hello, the end of a peer's holdtime on either path (or of the grace
+// of a path not yet heard), of a claim's wait, of the start-up wait, of a
+// forced step-down or of the wait after a pause. The application may sleep
+// until the earlier of Deadline and the next advert it receives, instead
+// of ticking at a fixed rate: a node ticked at its deadlines and at
+// arrivals does what one ticked every millisecond does.
+func (n *Node) Deadline() time.Time {
+	d := n.nextHello
+	at := func(t time.Time) {
+		if t.After(n.now) && t.Before(d) {
+			d = t
+		}
+	}
+	for _, id := range n.order {
+		p := n.peers[id]
+		for _, path := range []Path{Backplane, Ethernet} {
+			if t := p.heard[path]; !t.IsZero() {
+				at(t.Add(n.cfg.Holdtime))
+			}
+		}
+		if p.alive {
+			at(p.since.Add(n.cfg.Holdtime))
+		}
+	}
+	if !n.claimSince.IsZero() {
+		at(n.claimSince.Add(n.cfg.ClaimWait()))
+	}
+	if n.role == Initializing {
+		at(n.start.Add(n.cfg.Holdtime))
+	}
+	at(n.outUntil)
+	at(n.rejoinUntil)
+	return d
+}
+
+// peerState updates what we know of a peer's paths: dead, link failure.
+func (n *Node) peerState(id ID, p *peer) {
+	alive := n.heardWithin(p, Backplane) || n.heardWithin(p, Ethernet)
+	bp, eth := n.pathOK(p, Backplane), n.pathOK(p, Ethernet)
+	if p.alive && !alive {
+		p.alive = false
+		n.event(PeerDead, id, 0, "silent on both paths for a holdtime")
+	}
+	fail := alive && bp != eth
+	if fail && !p.linkFail {
+		path := Backplane
+		if bp {
+			path = Ethernet
+		}
+		n.event(LinkFailure, id, path, "heard on one path only")
+	} else if !fail && p.linkFail && alive {
+		n.event(LinkRestored, id, 0, "heard on both paths again")
+	}
+	p.linkFail = fail
 }
 
 // check is the once-per-hello health check behind CanPrimary.
@@ -409,38 +518,42 @@ func (n *Node) setCan(can bool, reason string) {
 	}
 	n.can = can
 	n.ready.CanPrimary = can
-	n.event(CanPrimaryChanged, 0, 0, reason)
+	n.event(CanPrimaryChanged, ID{}, 0, reason)
 }
 
-// Step takes an advert received on path.
+// Step takes an advert received on path. It first ticks to now, so what
+// it decides does not depend on how often the application ticks.
 func (n *Node) Step(now time.Time, path Path, a Advert) {
 	if a.From == n.cfg.ID || (path != Backplane && path != Ethernet) {
 		return
 	}
-	if now.After(n.now) {
-		n.now = now
-	}
+	n.Tick(now)
 	p := n.peers[a.From]
 	if p == nil {
-		p = &peer{heard: map[Path]time.Time{}, seq: map[Path]uint64{}}
+		p = &peer{}
 		n.peers[a.From] = p
+		i := sort.Search(len(n.order), func(i int) bool { return a.From.Less(n.order[i]) })
+		n.order = append(n.order, ID{})
+		copy(n.order[i+1:], n.order[i:])
+		n.order[i] = a.From
 	}
 	if a.Seq <= p.seq[path] && p.seq[path] != 0 {
 		return // stale or duplicate on this path
 	}
 	p.seq[path] = a.Seq
 	p.heard[path] = n.now
-	if a.Seq > p.adv.Seq || p.adv.From == 0 {
+	if a.Seq > p.adv.Seq || p.adv.From.IsZero() {
 		p.adv = a
 	}
 	if !p.alive {
-		p.alive = true
+		p.alive, p.since = true, n.now
 		n.event(PeerAlive, a.From, path, "heard")
 		// Tell it about us at once rather than at our next hello: after a
 		// partition heals, two Primaries learn of each other within one
 		// crossing of a path after the first advert, not a hello later.
 		n.advertise()
 	}
+	n.peerState(a.From, p)
 	n.decide()
 }
 
@@ -497,7 +610,8 @@ func (n *Node) CheckForceActive() error {
 	if !n.can {
 		return fmt.Errorf("%w: this module is not eligible", ErrRefused)
 	}
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Eligible && !p.adv.Resigning && p.adv.Want.rank() > n.want.rank() {
 			return fmt.Errorf("%w: %s wants it more (%s)", ErrRefused, id, p.adv.Want)
 		}
@@ -511,7 +625,8 @@ func (n *Node) CheckForceStandby() error {
 	if n.role != Primary {
 		return nil
 	}
-	for _, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Eligible && !p.adv.Resigning {
 			return nil
 		}
@@ -599,16 +714,30 @@ func better(a, b candidate) bool {
 	if a.incumbent != b.incumbent {
 		return a.incumbent
 	}
-	return a.id < b.id
+	return a.id.Less(b.id)
 }
 
-// decide applies the rules to the current view.
+// decide applies the rules to the current view, until they change nothing
+// more (a new role changes whom the rules count: a module past its
+// start-up does not wait for one still in it), so that deciding again at a
+// later Tick would change nothing.
 func (n *Node) decide() {
+	for i := 0; i < 3; i++ {
+		r := n.role
+		n.decideOnce()
+		if n.role == r {
+			return
+		}
+	}
+}
+
+func (n *Node) decideOnce() {
 	if n.resigning {
 		return
 	}
 	otherPrimary := false
-	for _, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if p.alive && p.adv.Role == Primary && !p.adv.Resigning {
 			otherPrimary = true
 		}
@@ -624,12 +753,13 @@ func (n *Node) decide() {
 		n.advertise()
 	}
 	self := candidate{id: n.cfg.ID, rank: n.want.rank(), incumbent: n.role == Primary, takeover: n.takeover}
-	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding
+	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding && !n.now.Before(n.rejoinUntil)
 	// Some module holds the role (then yielding modules do not compete).
 	primaryExists := n.role == Primary || otherPrimary
 	best, have := self, selfIn
 	claimant := false // a live peer claims Primary
-	for id, p := range n.peers {
+	for _, id := range n.order {
+		p := n.peers[id]
 		if !p.alive || p.adv.Resigning {
 			continue
 		}

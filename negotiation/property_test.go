@@ -6,41 +6,155 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// TestRandomSchedules runs thousands of random schedules of boots, kills,
-// hangs, restarts, link flaps, IP changes, WantPrimary changes, forced
+// TestRandomSchedules runs ten thousand random schedules of boots, kills,
+// hangs, pauses and resumptions (SIGSTOP, SIGCONT: the clock of the
+// resumed module jumps, what reached it meanwhile is read at once),
+// restarts, link flaps, IP changes, WantPrimary changes, forced
 // switchovers, graceful stops, partitions, one-path cuts and message loss,
-// and checks after every step and at the end:
+// and checks at every instant and at the end:
 //
 //   - safety: two modules that hear each other are never both Primary for
 //     longer than one hello (the time for the loser to hear the winner
 //     after they meet);
+//   - a module resumed after it sent nothing for a holdtime is not Primary
+//     in its first Ready, and says neither Primary nor a claim for a
+//     holdtime (rule 8);
+//   - when such a module resumes beside a single Primary it hears, of equal
+//     or higher preference, that incumbent keeps the role until the next
+//     disturbance (unless a module of higher preference takes it) and the
+//     resumed module does not take it;
 //   - liveness: once the disturbances stop and every live module is
 //     connected, exactly one Primary exists within holdtime + 2 × hello
 //     whenever an eligible module is live;
 //   - stability: with no input change, no role changes afterwards.
+//
+// The nodes are ticked only at their deadlines (TestDeadline shows that this
+// is the same as ticking them every millisecond).
 func TestRandomSchedules(t *testing.T) {
-	runs := 2000
+	runs := 10000
 	if testing.Short() {
-		runs = 200
+		runs = 1000
 	}
-	for seed := int64(1); seed <= int64(runs); seed++ {
-		if err := randomSchedule(seed); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
+	// Two shards, run in parallel: the machine has two cores.
+	var shards [2]schedStats
+	t.Run("shards", func(t *testing.T) {
+		for i := range shards {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				for seed := int64(1 + i); seed <= int64(runs); seed += int64(len(shards)) {
+					if err := randomSchedule(seed, schedOpts{byDeadline: true, stats: &shards[i]}); err != nil {
+						t.Fatalf("seed %d: %v", seed, err)
+					}
+				}
+			})
 		}
+	})
+	var st schedStats
+	for _, sh := range shards {
+		st.resumed += sh.resumed
+		st.pausedPrimaries += sh.pausedPrimaries
+		st.incumbents += sh.incumbents
+	}
+	t.Logf("%+v", st)
+	// The schedules must exercise what they claim to.
+	if st.pausedPrimaries < runs/10 || st.incumbents < runs/20 {
+		t.Fatalf("too few cases in %d schedules: %+v", runs, st)
 	}
 }
 
-func randomSchedule(seed int64) error {
+// schedStats counts the cases the random schedules exercised.
+type schedStats struct {
+	resumed         int // resumptions after a holdtime's silence
+	pausedPrimaries int // of a module that was Primary
+	incumbents      int // beside a single Primary it hears
+}
+
+// TestDeadline: nodes ticked only at their deadlines and at arrivals behave
+// exactly as nodes ticked every millisecond: the same Readys (roles,
+// adverts, events) at the same times, over random schedules.
+func TestDeadline(t *testing.T) {
+	runs := 60
+	if testing.Short() {
+		runs = 10
+	}
+	total := 0
+	for seed := int64(1); seed <= int64(runs); seed++ {
+		var fine, sparse []string
+		if err := randomSchedule(seed, schedOpts{fine: true, trace: &fine}); err != nil {
+			t.Fatalf("seed %d, every millisecond: %v", seed, err)
+		}
+		if err := randomSchedule(seed, schedOpts{fine: true, byDeadline: true, trace: &sparse}); err != nil {
+			t.Fatalf("seed %d, at deadlines: %v", seed, err)
+		}
+		total += len(fine)
+		for i := range fine {
+			if i >= len(sparse) || fine[i] != sparse[i] {
+				got := "(end)"
+				if i < len(sparse) {
+					got = sparse[i]
+				}
+				t.Fatalf("seed %d: Ready %d differs:\nevery ms:     %s\nat deadlines: %s", seed, i, fine[i], got)
+			}
+		}
+		if len(sparse) != len(fine) {
+			t.Fatalf("seed %d: %d Readys at deadlines, %d every ms", seed, len(sparse), len(fine))
+		}
+	}
+	if total < 50*runs {
+		t.Fatalf("%d Readys in %d schedules: the schedules do too little", total, runs)
+	}
+}
+
+// schedOpts: fine runs at hello 100 ms with the clock in 1 ms steps;
+// byDeadline ticks nodes at their deadlines only; trace, if set, gets
+// every Ready with adverts or events.
+type schedOpts struct {
+	fine, byDeadline bool
+	trace            *[]string
+	stats            *schedStats
+}
+
+func randomSchedule(seed int64, o schedOpts) error {
 	r := rand.New(rand.NewSource(seed))
 	hello := time.Second
-	if r.Intn(2) == 0 {
+	if r.Intn(2) == 0 || o.fine {
 		hello = 100 * time.Millisecond
 	}
 	hold := 3 * hello
 	s := newSim(hello, hold)
+	s.byDeadline = o.byDeadline
+	if o.fine {
+		s.step = time.Millisecond
+	}
+	if o.stats == nil {
+		o.stats = &schedStats{}
+	}
 	var log []string
+	var violation error
+	// quiet[name]: a resumed module says neither Primary nor a claim
+	// before then.
+	quiet := map[string]time.Time{}
+	s.onReady = func(name string, rd Ready) {
+		if o.trace != nil {
+			*o.trace = append(*o.trace, fmt.Sprintf("%s %s %s can=%v adverts=%+v events=%+v",
+				s.now.Format("05.000"), name, rd.Role, rd.CanPrimary, rd.Adverts, rd.Events))
+		}
+		if violation != nil || !s.now.Before(quiet[name]) {
+			return
+		}
+		if rd.Role == Primary {
+			violation = fmt.Errorf("%s is Primary %s after it resumed from a pause", name, s.now.Sub(quiet[name].Add(-hold)))
+		}
+		for _, a := range rd.Adverts {
+			if a.Role == Primary || a.Claim {
+				violation = fmt.Errorf("%s says %+v %s after it resumed from a pause", name, a, s.now.Sub(quiet[name].Add(-hold)))
+			}
+		}
+	}
 	fail := func(format string, a ...any) error {
 		var ev strings.Builder
 		for _, n := range s.names() {
@@ -56,13 +170,13 @@ func randomSchedule(seed int64) error {
 	ids := map[string]ID{}
 	wants := []Want{WantYes, WantNo, WantAlways}
 	for i, n := range nodes {
-		ids[n] = ID(i + 1 + r.Intn(3)*10)
+		ids[n] = ident.MACFromUint64(uint64(i + 1 + r.Intn(3)*10))
 	}
 	// Pairs that hear each other and are both Primary, since when.
 	dual := map[string]time.Time{}
 	hearEachOther := func(a, b string) bool {
 		x, y := s.nodes[a], s.nodes[b]
-		if x == nil || y == nil || s.drop[a+">"+b] > 0 || s.drop[b+">"+a] > 0 {
+		if x == nil || y == nil || (len(s.drop) > 0 && (s.drop[a+">"+b] > 0 || s.drop[b+">"+a] > 0)) {
 			return false
 		}
 		return s.connected(x, y, Backplane) || s.connected(x, y, Ethernet)
@@ -70,7 +184,16 @@ func randomSchedule(seed int64) error {
 	// Pairs that hear each other, since when: two Primaries may meet (a
 	// healed partition, a cut mended) but must settle within a hello.
 	since := map[string]time.Time{}
-	var violation error
+	// watch: an incumbent Primary and a module resumed beside it.
+	var watch *struct{ inc, x string }
+	outranked := func(p *simNode) bool {
+		for _, sn := range s.nodes {
+			if sn != p && !sn.hung && sn.n.CanPrimary() && sn.n.Want().rank() > p.n.Want().rank() {
+				return true
+			}
+		}
+		return false
+	}
 	s.onDeliver = func(from, to string, _ Path, _ Advert) {
 		x, y := s.nodes[from], s.nodes[to]
 		key := from + to
@@ -84,7 +207,18 @@ func randomSchedule(seed int64) error {
 	}
 	checkSafety := func() error {
 		if violation != nil {
-			return violation
+			return fail("%v", violation)
+		}
+		if w := watch; w != nil {
+			p, x := s.nodes[w.inc], s.nodes[w.x]
+			switch {
+			case p == nil || x == nil || p.hung || x.hung:
+				watch = nil
+			case x.n.Role() == Primary:
+				return fail("%s, resumed from a pause, took the role from the incumbent %s", w.x, w.inc)
+			case p.n.Role() != Primary && !outranked(p):
+				return fail("the incumbent %s lost the role when %s resumed from a pause", w.inc, w.x)
+			}
 		}
 		for i, a := range nodes {
 			for _, b := range nodes[i+1:] {
@@ -115,12 +249,42 @@ func randomSchedule(seed int64) error {
 	advance := func(d time.Duration) error {
 		end := s.now.Add(d)
 		for s.now.Before(end) {
-			s.advance(s.step)
+			s.next(end)
 			if err := checkSafety(); err != nil {
 				return err
 			}
 		}
 		return nil
+	}
+	// resume resumes a paused node and sets up the checks on it.
+	resume := func(sn *simNode) error {
+		name := sn.name
+		if s.now.Sub(sn.lastSent) < hold {
+			s.resume(sn)
+			return nil
+		}
+		o.stats.resumed++
+		wasPrimary := sn.n.Role() == Primary
+		if wasPrimary {
+			o.stats.pausedPrimaries++
+		}
+		quiet[name] = s.now.Add(hold)
+		ps := s.primaries() // sn is still paused: not among them
+		clean := len(ps) == 1 && len(s.drop) == 0
+		for _, other := range s.nodes {
+			if other.n.takeover {
+				clean = false // a forced takeover under way: it wins
+			}
+		}
+		s.resume(sn)
+		if sn.n.Role() == Primary {
+			return fail("%s is Primary at once after a pause", name)
+		}
+		if clean && hearEachOther(name, ps[0]) && s.nodes[ps[0]].n.Want().rank() >= sn.n.Want().rank() {
+			watch = &struct{ inc, x string }{ps[0], name}
+			o.stats.incumbents++
+		}
+		return checkSafety()
 	}
 	for _, n := range nodes {
 		if r.Intn(3) > 0 {
@@ -135,37 +299,56 @@ func randomSchedule(seed int64) error {
 		other := nodes[r.Intn(len(nodes))]
 		sn := s.nodes[n]
 		var what string
-		switch k := r.Intn(14); {
+		watch = nil // the next disturbance: the incumbent may lose the role
+		live := sn != nil && !sn.hung
+		switch k := r.Intn(16); {
 		case k == 0 && sn == nil:
 			_ = s.boot(n, ids[n], wants[r.Intn(3)])
+			delete(quiet, n) // a new process
 			what = "boot " + n
 		case k == 1:
-			delete(s.nodes, n)
+			s.kill(n)
 			what = "kill " + n
-		case k == 2 && sn != nil:
-			sn.hung = true
-			what = "hang " + n
-		case k == 3 && sn != nil:
+		case k == 2 && live:
+			s.pause(sn)
+			what = "pause " + n
+		case k == 13 && sn != nil && sn.hung:
+			if err := resume(sn); err != nil {
+				return err
+			}
+			what = "resume " + n
+		case k >= 14 && live:
+			s.pause(sn)
+			d := hold + time.Duration(r.Intn(20))*hello/10
+			log = append(log, fmt.Sprintf("pause %s; tick %s", n, d))
+			if err := advance(d); err != nil {
+				return err
+			}
+			if err := resume(sn); err != nil {
+				return err
+			}
+			what = "resume " + n
+		case k == 3 && live:
 			sn.link = !sn.link
 			sn.n.SetLink(s.now, sn.link)
 			what = fmt.Sprintf("link %s %v", n, sn.link)
-		case k == 4 && sn != nil:
+		case k == 4 && live:
 			sn.n.SetIPValid(s.now, r.Intn(2) == 0)
 			what = "ip " + n
-		case k == 5 && sn != nil:
+		case k == 5 && live:
 			w := wants[r.Intn(3)]
 			sn.n.SetWant(s.now, w)
 			what = "want " + n + " " + w.String()
-		case k == 6 && sn != nil:
+		case k == 6 && live:
 			_ = sn.n.ForceActive(s.now)
 			what = "force-active " + n
-		case k == 7 && sn != nil:
+		case k == 7 && live:
 			_ = sn.n.ForceStandby(s.now)
 			what = "force-standby " + n
-		case k == 8 && sn != nil:
+		case k == 8 && live:
 			sn.n.Shutdown(s.now)
 			s.flush()
-			delete(s.nodes, n)
+			s.kill(n)
 			what = "shutdown " + n
 		case k == 9:
 			for _, m := range nodes {
@@ -177,10 +360,13 @@ func randomSchedule(seed int64) error {
 			s.cut[n] = map[Path]bool{p: !s.cut[n][p]}
 			what = fmt.Sprintf("cut %s %s %v", n, p, s.cut[n][p])
 		case k == 11 && n != other:
-			s.drop[n+">"+other] += r.Intn(6)
+			if d := r.Intn(6); d > 0 {
+				s.drop[n+">"+other] += d
+			}
 			what = "drop " + n + ">" + other
 		case k == 12 && sn != nil && sn.hung:
 			_ = s.boot(n, ids[n], sn.n.Want())
+			delete(quiet, n) // a new process
 			what = "restart " + n
 		default:
 			what = "nothing"
@@ -192,7 +378,17 @@ func randomSchedule(seed int64) error {
 			return err
 		}
 	}
-	// The disturbances stop: everything live is connected again.
+	// The disturbances stop: everything live is connected again, and some
+	// paused modules resume (the others stay hung).
+	watch = nil
+	for _, n := range nodes {
+		if sn := s.nodes[n]; sn != nil && sn.hung && r.Intn(2) == 0 {
+			log = append(log, "resume "+n)
+			if err := resume(sn); err != nil {
+				return err
+			}
+		}
+	}
 	s.group = map[string]int{}
 	s.drop = map[string]int{}
 	for _, n := range nodes {
@@ -253,14 +449,14 @@ func FuzzStep(f *testing.F) {
 	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100))
 	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64) {
 		now := time.Unix(100, 0)
-		n, err := New(Config{ID: 1}, now)
+		n, err := New(Config{ID: ident.MACFromUint64(1)}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.SetLink(now, false)
 		for i := 0; i < 5; i++ {
 			now = now.Add(time.Duration(dt%int64(10*time.Second)) + time.Millisecond)
-			n.Step(now, Path(path), Advert{From: ID(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
+			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
 			n.Tick(now)
 			if n.Role() == Primary {
 				t.Fatal("an ineligible node became Primary")

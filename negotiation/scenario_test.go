@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // Scenario files (testdata/*.txt) are data-driven tests in the style of
@@ -18,6 +20,9 @@ import (
 //	boot a id=1 [want=yes|no|always]
 //	tick 2s                         advance the clock (10 steps per hello)
 //	kill a | hang a | restart a
+//	pause a / resume a              pause (like hang: no ticks, nothing in or out;
+//	                                what reaches it is queued) and resume it
+//	                                (its clock jumps; it reads its queue, then ticks)
 //	cut a backplane|ethernet  / uncut a backplane|ethernet
 //	partition a b | c  / heal
 //	link a down|up  / ip a invalid|valid  / want a always
@@ -150,7 +155,7 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 				if err != nil {
 					return "", err
 				}
-				id = ID(n)
+				id = ident.MACFromUint64(n)
 			case "want":
 				w, err := parseWant(v)
 				if err != nil {
@@ -173,13 +178,22 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		}
 		s.advance(d)
 	case "kill":
-		delete(s.nodes, arg(1))
-	case "hang":
+		s.kill(arg(1))
+	case "hang", "pause":
 		sn, err := node(arg(1))
 		if err != nil {
 			return "", err
 		}
-		sn.hung = true
+		s.pause(sn)
+	case "resume":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		if !sn.hung {
+			return "", fmt.Errorf("%s is not paused", arg(1))
+		}
+		s.resume(sn)
 	case "cut", "uncut":
 		p, err := parsePath(arg(2))
 		if err != nil {
@@ -246,7 +260,7 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		}
 		sn.n.Shutdown(s.now)
 		s.flush()
-		delete(s.nodes, arg(1))
+		s.kill(arg(1))
 	case "drop":
 		n, err := strconv.Atoi(arg(2))
 		if err != nil {

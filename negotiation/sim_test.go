@@ -10,11 +10,17 @@ import (
 // sim is a simulated stack: nodes, a clock, and two paths between every
 // pair that tests can break. Adverts are delivered in the step they are
 // sent (zero latency) unless dropped or cut.
+//
+// The clock moves in steps of step, ticking every node, or, if byDeadline,
+// from one node's Deadline to the next, ticking only the nodes due then,
+// as an application that sleeps until its node's deadline does.
 type sim struct {
-	now   time.Time
-	step  time.Duration
-	cfg   Config
-	nodes map[string]*simNode
+	now        time.Time
+	step       time.Duration
+	byDeadline bool
+	cfg        Config
+	nodes      map[string]*simNode
+	sorted     []string // names(), nil when nodes changed
 	// cut[name][path]: the node's attachment to that path is broken.
 	cut map[string]map[Path]bool
 	// group: partition groups; nodes in different groups hear nothing.
@@ -27,15 +33,31 @@ type sim struct {
 	idNames map[ID]string
 	// onDeliver, if set, is told of every advert just before its delivery.
 	onDeliver func(from, to string, path Path, a Advert)
+	// onReady, if set, is told of every Ready with adverts or events.
+	onReady func(name string, rd Ready)
 }
 
 type simNode struct {
 	name   string
 	n      *Node
-	hung   bool
+	hung   bool // paused: no ticks, nothing sent, what it is sent is queued
 	events []Event
 	link   bool // Ethernet link up
+	// lastSent is when the node last had something to send.
+	lastSent time.Time
+	// queue holds what reached the node while it was paused, as a socket
+	// buffer does: the oldest queueCap, the rest dropped.
+	queue []queued
 }
+
+type queued struct {
+	from string
+	path Path
+	a    Advert
+}
+
+// queueCap is how many adverts a paused node's socket buffers hold.
+const queueCap = 16
 
 func newSim(hello, hold time.Duration) *sim {
 	return &sim{now: time.Unix(1000, 0), step: hello / 10, cfg: Config{Hello: hello, Holdtime: hold},
@@ -43,13 +65,21 @@ func newSim(hello, hold time.Duration) *sim {
 		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}}
 }
 
+// names returns the nodes' names, sorted (not to be modified).
 func (s *sim) names() []string {
-	var ns []string
-	for n := range s.nodes {
-		ns = append(ns, n)
+	if s.sorted == nil {
+		for n := range s.nodes {
+			s.sorted = append(s.sorted, n)
+		}
+		sort.Strings(s.sorted)
 	}
-	sort.Strings(ns)
-	return ns
+	return s.sorted
+}
+
+// kill removes a node (its process is gone).
+func (s *sim) kill(name string) {
+	delete(s.nodes, name)
+	s.sorted = nil
 }
 
 func (s *sim) boot(name string, id ID, want Want) error {
@@ -59,7 +89,8 @@ func (s *sim) boot(name string, id ID, want Want) error {
 	if err != nil {
 		return err
 	}
-	s.nodes[name] = &simNode{name: name, n: n, link: true}
+	s.nodes[name] = &simNode{name: name, n: n, link: true, lastSent: s.now}
+	s.sorted = nil
 	s.idNames[id] = name
 	if s.cut[name] == nil {
 		s.cut[name] = map[Path]bool{}
@@ -70,7 +101,13 @@ func (s *sim) boot(name string, id ID, want Want) error {
 
 // connected reports whether an advert from a to b can cross path.
 func (s *sim) connected(a, b *simNode, path Path) bool {
-	if a.hung || b.hung || s.cut[a.name][path] || s.cut[b.name][path] || s.group[a.name] != s.group[b.name] {
+	return !a.hung && !b.hung && s.wired(a, b, path)
+}
+
+// wired reports whether the path between a and b works, whatever their
+// processes do.
+func (s *sim) wired(a, b *simNode, path Path) bool {
+	if s.cut[a.name][path] || s.cut[b.name][path] || s.group[a.name] != s.group[b.name] {
 		return false
 	}
 	if path == Ethernet && (!a.link || !b.link) {
@@ -86,6 +123,12 @@ func (s *sim) flush() {
 		for _, name := range s.names() {
 			sn := s.nodes[name]
 			rd := sn.n.Ready()
+			if len(rd.Adverts) > 0 {
+				sn.lastSent = s.now
+			}
+			if s.onReady != nil && (len(rd.Adverts) > 0 || len(rd.Events) > 0) {
+				s.onReady(name, rd)
+			}
 			for _, e := range rd.Events {
 				if e.Kind == RoleChanged {
 					s.changes[name]++
@@ -101,12 +144,18 @@ func (s *sim) flush() {
 					if to == name {
 						continue
 					}
-					key := name + ">" + to
-					if s.drop[key] > 0 {
-						s.drop[key]--
-						continue
+					if len(s.drop) > 0 {
+						if key := name + ">" + to; s.drop[key] > 0 {
+							if s.drop[key]--; s.drop[key] == 0 {
+								delete(s.drop, key)
+							}
+							continue
+						}
 					}
 					for _, path := range []Path{Backplane, Ethernet} {
+						if dst.hung && s.wired(sn, dst, path) && len(dst.queue) < queueCap {
+							dst.queue = append(dst.queue, queued{from: name, path: path, a: a})
+						}
 						if s.connected(sn, dst, path) {
 							if s.onDeliver != nil {
 								s.onDeliver(name, to, path, a)
@@ -124,22 +173,73 @@ func (s *sim) flush() {
 	}
 }
 
-// advance moves the clock by d in steps, ticking every node.
+// pause stops a node: no ticks, nothing sent, what reaches it queued.
+func (s *sim) pause(sn *simNode) {
+	sn.hung, sn.queue = true, nil
+}
+
+// resume lets a paused node run again: it reads what was queued for it
+// (with the time of its resumption), then its overdue tick fires.
+func (s *sim) resume(sn *simNode) {
+	sn.hung = false
+	q := sn.queue
+	sn.queue = nil
+	for _, m := range q {
+		if s.onDeliver != nil && s.nodes[m.from] != nil {
+			s.onDeliver(m.from, sn.name, m.path, m.a)
+		}
+		sn.n.Step(s.now, m.path, m.a)
+	}
+	sn.n.Tick(s.now)
+	s.flush()
+}
+
+// advance moves the clock by d, instant by instant.
 func (s *sim) advance(d time.Duration) {
 	end := s.now.Add(d)
 	for s.now.Before(end) {
-		st := s.step
-		if rest := end.Sub(s.now); rest < st {
-			st = rest
+		s.next(end)
+	}
+}
+
+// next moves the clock to the next instant (a step later, or the earliest
+// deadline), at most to end, and ticks the nodes due then.
+func (s *sim) next(end time.Time) {
+	if !s.byDeadline {
+		t := s.now.Add(s.step)
+		if t.After(end) {
+			t = end
 		}
-		s.now = s.now.Add(st)
+		s.now = t
 		for _, name := range s.names() {
 			if sn := s.nodes[name]; !sn.hung {
 				sn.n.Tick(s.now)
 			}
 		}
 		s.flush()
+		return
 	}
+	t := end
+	names := s.names()
+	due := make([]time.Time, len(names))
+	for i, name := range names {
+		if sn := s.nodes[name]; !sn.hung {
+			due[i] = sn.n.Deadline()
+			if due[i].Before(t) {
+				t = due[i]
+			}
+		}
+	}
+	if !t.After(s.now) {
+		panic(fmt.Sprintf("deadline %s not after now %s", t, s.now))
+	}
+	s.now = t
+	for i, name := range names {
+		if sn := s.nodes[name]; !sn.hung && !due[i].After(s.now) {
+			sn.n.Tick(s.now)
+		}
+	}
+	s.flush()
 }
 
 func yesno(b bool) string {
@@ -190,7 +290,7 @@ func (s *sim) events(name string) string {
 	sn := s.nodes[name]
 	for _, e := range sn.events {
 		peer := ""
-		if e.Peer != 0 {
+		if !e.Peer.IsZero() {
 			peer = " " + s.nameOf(e.Peer)
 		}
 		if e.Path != 0 && (e.Kind == LinkFailure) {

@@ -5,15 +5,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 func TestAdvertWire(t *testing.T) {
-	a := Advert{From: 7, Seq: 0x0102030405060708, Role: Primary, Eligible: true, Want: WantAlways, Claim: true}
+	a := Advert{From: ident.MACFromUint64(7), Seq: 0x0102030405060708, Role: Primary, Eligible: true, Want: WantAlways, Claim: true}
 	b := MarshalAdvert(a)
 	if want, _ := hex.DecodeString("01020903" + "0102030405060708"); !bytes.Equal(b, want) {
 		t.Fatalf("encoded %x, want %x", b, want)
 	}
-	back, err := UnmarshalAdvert(7, b)
+	back, err := UnmarshalAdvert(ident.MACFromUint64(7), b)
 	if err != nil || back != a {
 		t.Fatalf("decoded %+v (%v), want %+v", back, err, a)
 	}
@@ -22,7 +24,7 @@ func TestAdvertWire(t *testing.T) {
 		"flags": "01022003" + "0000000000000001", "want": "01020904" + "0000000000000001", "want 0": "01020900" + "0000000000000001",
 	} {
 		raw, _ := hex.DecodeString(bad)
-		if _, err := UnmarshalAdvert(1, raw); !errors.Is(err, ErrBadAdvert) {
+		if _, err := UnmarshalAdvert(ident.MACFromUint64(1), raw); !errors.Is(err, ErrBadAdvert) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -33,7 +35,7 @@ func FuzzUnmarshalAdvert(f *testing.F) {
 	f.Add(MarshalAdvert(Advert{Seq: 9, Role: Standby, Want: WantYes, Eligible: true}))
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := UnmarshalAdvert(5, b)
+		a, err := UnmarshalAdvert(ident.MACFromUint64(5), b)
 		if err != nil {
 			return
 		}

@@ -120,7 +120,7 @@ func New(cfg Config) (*Member, error) {
 	now := time.Now()
 	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{},
 		inbox: make(chan delivery, 1024), controls: make(chan control), statuses: make(chan chan Status), done: make(chan struct{})}
-	cfg.Negotiation.ID = idOf(m.mac)
+	cfg.Negotiation.ID = m.mac
 	cfg.Negotiation.Want = negotiation.Want(cfg.Module.WantPrimary())
 	if err := cfg.Negotiation.Validate(); err != nil { // defaults the timers
 		return nil, err
@@ -164,9 +164,6 @@ func New(cfg Config) (*Member, error) {
 	return m, nil
 }
 
-// idOf and macOf convert between the project's MAC and the negotiation's ID.
-func idOf(m ident.MAC) negotiation.ID   { return negotiation.ID(m.Uint64()) }
-func macOf(id negotiation.ID) ident.MAC { return ident.MACFromUint64(uint64(id)) }
 
 // Solicitations returns how many solicitations this member has sent.
 func (m *Member) Solicitations() uint64 { return m.dev.Solicitations() }
@@ -230,7 +227,7 @@ func (m *Member) Run(ctx context.Context) error {
 		now := time.Now()
 		m.tick(now)
 		m.flush()
-		wait := time.Until(m.deadline(now))
+		wait := time.Until(m.deadline())
 		if wait < 0 {
 			wait = 0
 		}
@@ -273,9 +270,11 @@ func (m *Member) tick(now time.Time) {
 	m.dev.Tick(now, m.primary())
 }
 
-// deadline is when the loop must wake next without an event.
-func (m *Member) deadline(now time.Time) time.Time {
-	d := m.nodeDeadline(now)
+// deadline is when the loop must wake next without an event: the
+// earliest deadline of the negotiation, the requests in flight and the
+// device cache. Between them the loop sleeps.
+func (m *Member) deadline() time.Time {
+	d := m.node.Deadline()
 	for _, t := range []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())} {
 		if !t.IsZero() && t.Before(d) {
 			d = t
@@ -284,22 +283,12 @@ func (m *Member) deadline(now time.Time) time.Time {
 	return d
 }
 
-// nodeDeadline is when the negotiation next needs a tick: ten times a
-// hello, and at least twice per claim wait.
-func (m *Member) nodeDeadline(now time.Time) time.Time {
-	every := m.cfg.Negotiation.Hello / 10
-	if cw := m.cfg.Negotiation.ClaimWait() / 2; cw < every {
-		every = cw
-	}
-	return now.Add(every)
-}
-
 // receive handles one frame from the transport.
 func (m *Member) receive(now time.Time, d delivery) {
 	f := d.frame
 	switch f.Type {
 	case backplane.TypeAdvert:
-		a, err := negotiation.UnmarshalAdvert(idOf(ident.MAC(f.From)), f.Payload)
+		a, err := negotiation.UnmarshalAdvert(f.From, f.Payload)
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("advert dropped")
 			return
@@ -358,14 +347,14 @@ func (m *Member) flush() {
 	}
 	for _, e := range rd.Events {
 		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String(), "reason": e.Reason}
-		if e.Peer != 0 {
-			f["peer"] = macOf(e.Peer).String()
+		if !e.Peer.IsZero() {
+			f["peer"] = e.Peer.String()
 		}
 		m.log.WithFields(f).Info("negotiation event")
 	}
 	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
 	for _, p := range m.node.Peers() {
-		mac := macOf(p.ID)
+		mac := p.ID
 		loc, ok := m.cfg.Directory[mac]
 		if !ok || p.Advert.Want == 0 {
 			continue
@@ -445,7 +434,7 @@ func (m *Member) CheckRemote(rc module.RemoteChange) error {
 		return nil
 	}
 	for _, p := range m.node.Peers() {
-		if p.ID == idOf(mac) && p.Alive {
+		if p.ID == mac && p.Alive {
 			return nil
 		}
 	}
@@ -510,7 +499,7 @@ func (m *Member) configSet(now time.Time, f backplane.Frame) {
 	from := ident.MAC(f.From)
 	primary := false
 	for _, p := range m.node.Peers() {
-		if p.ID == idOf(from) && p.Alive && p.Advert.Role == negotiation.Primary {
+		if p.ID == from && p.Alive && p.Advert.Role == negotiation.Primary {
 			primary = true
 		}
 	}

@@ -49,7 +49,7 @@ func (m *Member) status() Status {
 		Solicitations: m.dev.Solicitations(), Reports: m.dev.Reports(), SetsInFlight: m.rpc.InFlight()}
 	st.LastChange, st.LastReason = n.LastFailover()
 	for _, p := range n.Peers() {
-		mac := macOf(p.ID)
+		mac := p.ID
 		loc := m.cfg.Directory[mac]
 		st.Peers = append(st.Peers, PeerState{MAC: mac.String(), Bia: int32(loc.Cabinet), Slot: loc.Slot, Alive: p.Alive,
 			Role: p.Advert.Role.String(), Eligible: p.Advert.Eligible, Want: p.Advert.Want.String(), LinkFault: p.LinkFault,
