@@ -164,7 +164,6 @@ func New(cfg Config) (*Member, error) {
 	return m, nil
 }
 
-
 // Solicitations returns how many solicitations this member has sent.
 func (m *Member) Solicitations() uint64 { return m.dev.Solicitations() }
 
