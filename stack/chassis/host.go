@@ -58,6 +58,8 @@ type Host struct {
 	dev map[ident.Slot]*device.Device
 	cab map[ident.Cabinet]*device.Cabinet
 
+	managers map[ident.Slot]bool // the management modules' slots: never polled
+
 	tr   *transport.Transport
 	macs []*net.UDPConn
 	seq  atomic.Uint64 // sequence numbers of the aggregation converters' frames
@@ -85,6 +87,10 @@ func New(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("chassis: %w", err)
 	}
 	h.cat = cat
+	h.managers = map[ident.Slot]bool{}
+	for _, m := range cfg.Stack.Modules {
+		h.managers[ident.At(m.Cabinet, m.Slot)] = true
+	}
 	if _, err := h.load(); err != nil {
 		return nil, err
 	}
@@ -226,6 +232,10 @@ func (h *Host) deliver(_ transport.Path, f backplane.Frame) {
 			h.log.WithError(err).Warn("solicit dropped")
 			return
 		}
+		if s.IsStackPoll() {
+			h.sendBatches(h.pollReports())
+			return
+		}
 		if r, ok := h.report(ident.At(ident.Cabinet(s.Bia), int32(s.Slot)), false); ok {
 			h.send(r)
 		}
@@ -260,6 +270,40 @@ func (h *Host) send(r device.Report) {
 		return
 	}
 	_ = h.tr.Send(backplane.TypeDeviceReport, 0, b)
+}
+
+// pollReports answers a poll of the whole stack: every cabinet's report
+// and every slot's but the management modules'.
+func (h *Host) pollReports() []device.Report {
+	h.mu.Lock()
+	cabs := make([]*device.Cabinet, len(h.st.Cabinets))
+	copy(cabs, h.st.Cabinets)
+	h.mu.Unlock()
+	var out []device.Report
+	for _, c := range cabs {
+		for s := int32(0); s <= c.Slots; s++ {
+			at := ident.At(ident.Cabinet(c.Bia), s)
+			if h.managers[at] {
+				continue
+			}
+			if r, ok := h.report(at, false); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// sendBatches sends reports packed into as few frames as they fit.
+func (h *Host) sendBatches(reports []device.Report) {
+	batches, err := device.MarshalBatches(reports, backplane.MaxPayload)
+	if err != nil {
+		h.log.WithError(err).Error("reports not encoded")
+		return
+	}
+	for _, b := range batches {
+		_ = h.tr.Send(backplane.TypeDeviceReport, 0, b)
+	}
 }
 
 // report answers a solicitation of a slot (slot 0: the cabinet). An

@@ -125,7 +125,16 @@ func FuzzUnmarshal(f *testing.F) {
 	b, _ = MarshalReport(c.Report())
 	f.Add(b)
 	f.Add(MarshalSolicit(Solicit{Bia: 1, Slot: 2}))
+	if bs, err := MarshalBatches([]Report{d.Report(), c.Report(), {Kind: KindSlot, Bia: 1, Slot: 5}}, 1024); err == nil {
+		f.Add(bs[0])
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if rs, err := UnmarshalReports(b); err == nil && len(b) > 1 && b[1] == KindBatch {
+			again, err := MarshalBatches(rs, len(b)+3)
+			if err != nil || (len(rs) > 0 && (len(again) != 1 || !bytes.Equal(again[0], b))) {
+				t.Fatalf("batch %x decodes to %d reports, which encode to %x (%v)", b, len(rs), again, err)
+			}
+		}
 		if r, err := UnmarshalReport(b); err == nil {
 			again, err := MarshalReport(r)
 			if err != nil || !bytes.Equal(again, b) {
@@ -152,5 +161,56 @@ func TestNewRefusesWhatTheCatalogLacks(t *testing.T) {
 	d, err := New(reg, Spec{At: ident.At(2, 9), Type: Aggregation, Ethernet: netip.MustParseAddrPort("127.0.0.1:18106")})
 	if err != nil || len(d.Cols) != 0 || d.Ethernet != "127.0.0.1:18106" || d.At() != ident.At(2, 9) {
 		t.Errorf("aggregation converter %+v, %v", d, err)
+	}
+}
+
+func TestBatches(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	var reports []Report
+	for s := int32(2); s <= 18; s++ {
+		d, err := New(reg, Spec{At: ident.At(1, s), Type: Cfetf100, ConnA: "rj-45", ConnB: "lc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, d.Report())
+	}
+	reports = append(reports, (&Cabinet{Bia: 1, Slots: 18, PS1: true}).Report(), Report{Kind: KindSlot, Bia: 2, Slot: 7})
+	batches, err := MarshalBatches(reports, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) < 2 {
+		t.Fatalf("%d reports fit one batch of 1024 octets?", len(reports))
+	}
+	var got []Report
+	for _, b := range batches {
+		if len(b) > 1024 {
+			t.Fatalf("a batch of %d octets", len(b))
+		}
+		rs, err := UnmarshalReports(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rs...)
+	}
+	if len(got) != len(reports) {
+		t.Fatalf("%d reports back, sent %d", len(got), len(reports))
+	}
+	for i := range got {
+		a, _ := MarshalReport(got[i])
+		b, _ := MarshalReport(reports[i])
+		if !bytes.Equal(a, b) {
+			t.Errorf("report %d changed: %x, sent %x", i, a, b)
+		}
+	}
+	// A single report still decodes as one.
+	one, _ := MarshalReport(reports[0])
+	if rs, err := UnmarshalReports(one); err != nil || len(rs) != 1 {
+		t.Errorf("single report: %v %v", rs, err)
+	}
+	for _, bad := range [][]byte{{version, KindBatch}, {version, KindBatch, 1, 0, 9, 1}, append(append([]byte{}, batches[0]...), 0)} {
+		if _, err := UnmarshalReports(bad); err == nil {
+			t.Errorf("malformed batch %x accepted", bad)
+		}
 	}
 }

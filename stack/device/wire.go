@@ -125,3 +125,81 @@ func UnmarshalReport(b []byte) (Report, error) {
 	}
 	return r, nil
 }
+
+// A poll of the whole stack is one Solicit of cabinet and slot AllSlots:
+// the chassis answers with every cabinet's report and every slot's but
+// the management modules', packed into batches.
+const AllSlots uint16 = 0xFFFF
+
+// StackPoll is the Solicit of the whole stack.
+func StackPoll() Solicit { return Solicit{Bia: AllSlots, Slot: AllSlots} }
+
+// IsStackPoll reports whether s solicits the whole stack.
+func (s Solicit) IsStackPoll() bool { return s == StackPoll() }
+
+// KindBatch is a payload that carries several reports:
+//
+//	0 version (1)   1 kind (3)   2 count (1), then per report: length (2), report
+const KindBatch uint8 = 3
+
+const batchHead = 3
+
+// MarshalBatches packs reports into payloads of at most max octets each
+// (a report that alone exceeds max is an error).
+func MarshalBatches(reports []Report, max int) ([][]byte, error) {
+	var out [][]byte
+	cur := []byte{version, KindBatch, 0}
+	for _, r := range reports {
+		b, err := MarshalReport(r)
+		if err != nil {
+			return nil, err
+		}
+		if batchHead+2+len(b) > max {
+			return nil, fmt.Errorf("device: a report of %d octets exceeds a batch of %d", len(b), max)
+		}
+		if len(cur)+2+len(b) > max || cur[2] == 255 {
+			out = append(out, cur)
+			cur = []byte{version, KindBatch, 0}
+		}
+		cur = binary.BigEndian.AppendUint16(cur, uint16(len(b)))
+		cur = append(cur, b...)
+		cur[2]++
+	}
+	if cur[2] > 0 {
+		out = append(out, cur)
+	}
+	return out, nil
+}
+
+// UnmarshalReports decodes a report payload: a single Report or a batch.
+// It never panics.
+func UnmarshalReports(b []byte) ([]Report, error) {
+	if len(b) >= 2 && b[0] == version && b[1] == KindBatch {
+		if len(b) < batchHead {
+			return nil, fmt.Errorf("%w: batch of %d octets", ErrMalformed, len(b))
+		}
+		n, rest := int(b[2]), b[batchHead:]
+		out := make([]Report, 0, n)
+		for i := 0; i < n; i++ {
+			if len(rest) < 2 || len(rest) < 2+int(binary.BigEndian.Uint16(rest)) {
+				return nil, fmt.Errorf("%w: batch report %d truncated", ErrMalformed, i)
+			}
+			l := int(binary.BigEndian.Uint16(rest))
+			r, err := UnmarshalReport(rest[2 : 2+l])
+			if err != nil {
+				return nil, fmt.Errorf("batch report %d: %w", i, err)
+			}
+			out = append(out, r)
+			rest = rest[2+l:]
+		}
+		if len(rest) != 0 {
+			return nil, fmt.Errorf("%w: %d octets after the last batch report", ErrMalformed, len(rest))
+		}
+		return out, nil
+	}
+	r, err := UnmarshalReport(b)
+	if err != nil {
+		return nil, err
+	}
+	return []Report{r}, nil
+}

@@ -307,12 +307,14 @@ func (m *Member) receive(now time.Time, d delivery) {
 		}
 		m.rpc.Ack(now, ident.MAC(f.From), a)
 	case backplane.TypeDeviceReport:
-		r, err := device.UnmarshalReport(f.Payload)
+		rs, err := device.UnmarshalReports(f.Payload)
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("device report dropped")
 			return
 		}
-		m.dev.Report(now, d.path == transport.Ethernet, r, m.primary())
+		for _, r := range rs {
+			m.dev.Report(now, d.path == transport.Ethernet, r, m.primary())
+		}
 	case backplane.TypeSolicit:
 		m.dev.Solicited(now)
 	}

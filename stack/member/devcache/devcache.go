@@ -215,26 +215,25 @@ func (c *Cache) Tick(now time.Time, primary bool) {
 	c.expire(now)
 }
 
+// poll solicits the whole stack in one frame (the chassis answers every
+// slot but the management modules', in batches), and each aggregation
+// converter over Ethernet. The counter counts the slots solicited.
 func (c *Cache) poll() {
 	for _, cab := range c.cfg.Cabinets {
-		c.solicit(ident.At(cab.Bia, 0))
+		c.solicits.Add(1) // the cabinet itself
 		for s := int32(1); s <= cab.Model.Slots; s++ {
 			at := ident.At(cab.Bia, s)
 			if c.cfg.Managers[at] {
 				continue
 			}
+			c.solicits.Add(1)
 			if addr, ok := c.cfg.Aggregation[at]; ok {
 				c.solicits.Add(1)
 				_ = c.send.SendTo(addr, backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: uint16(at.Cabinet), Slot: uint16(at.Slot)}))
 			}
-			c.solicit(at)
 		}
 	}
-}
-
-func (c *Cache) solicit(at ident.Slot) {
-	c.solicits.Add(1)
-	_ = c.send.Send(backplane.TypeSolicit, 0, device.MarshalSolicit(device.Solicit{Bia: uint16(at.Cabinet), Slot: uint16(at.Slot)}))
+	_ = c.send.Send(backplane.TypeSolicit, 0, device.MarshalSolicit(device.StackPoll()))
 }
 
 // expire turns converter rows (and the module's own CacheClean) dirty
