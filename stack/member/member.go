@@ -35,6 +35,7 @@ import (
 // two-path transport, or an in-memory one in tests.
 type Transport interface {
 	Send(typ backplane.Type, flags uint8, payload []byte) error
+	SendBackplane(typ backplane.Type, payload []byte) error
 	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
 	// SetLink cuts (false) or restores the Ethernet side.
 	SetLink(up bool)
@@ -292,11 +293,7 @@ func (m *Member) receive(now time.Time, d delivery) {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("advert dropped")
 			return
 		}
-		path := negotiation.Backplane
-		if d.path == transport.Ethernet {
-			path = negotiation.Ethernet
-		}
-		m.node.Step(now, path, a)
+		m.node.Step(now, d.path, a)
 	case backplane.TypeConfigSet:
 		m.configSet(now, f)
 	case backplane.TypeConfigAck:

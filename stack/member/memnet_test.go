@@ -74,6 +74,10 @@ func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
 	return nil
 }
 
+func (p *memPort) SendBackplane(typ backplane.Type, payload []byte) error {
+	return p.Send(typ, 0, payload) // no device host on the in-memory network
+}
+
 func (p *memPort) SendTo(netip.AddrPort, backplane.Type, []byte) error { return nil }
 
 func (p *memPort) SetLink(up bool) {

@@ -23,26 +23,17 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/stack/backplane"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// Path is the way a frame travelled.
-type Path uint8
+// Path is the way a frame travelled (the project's one path type).
+type Path = ident.Path
 
 // Paths.
 const (
-	Backplane Path = 1
-	Ethernet  Path = 2
+	Backplane = ident.Backplane
+	Ethernet  = ident.Ethernet
 )
-
-func (p Path) String() string {
-	switch p {
-	case Backplane:
-		return "backplane"
-	case Ethernet:
-		return "ethernet"
-	}
-	return fmt.Sprintf("path-%d", uint8(p))
-}
 
 // Config configures a Transport.
 type Config struct {
@@ -150,6 +141,27 @@ func (t *Transport) Send(typ backplane.Type, flags uint8, payload []byte) error 
 	}
 	if sent == 0 {
 		return errors.New("transport: no path to send on")
+	}
+	return nil
+}
+
+// SendBackplane seals one frame and sends it on the backplane only (a
+// solicitation: only the chassis answers it, and no module listens for
+// it on Ethernet).
+func (t *Transport) SendBackplane(typ backplane.Type, payload []byte) error {
+	f, err := backplane.Seal(t.cfg.Key, backplane.Frame{Type: typ, From: t.cfg.ID, Seq: t.seq.Add(1), Payload: payload})
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	bp := t.bp
+	t.mu.Unlock()
+	if bp == nil {
+		return errors.New("transport: not attached to the backplane")
+	}
+	if err := backplane.WriteFrame(bp, f); err != nil {
+		bp.Close() // the reader notices and re-attaches
+		return err
 	}
 	return nil
 }

@@ -24,11 +24,11 @@ import (
 	"github.com/cpsmm/cpsmm/stack/module"
 )
 
-// Sender is what the cache sends through: the backplane (and the Ethernet
-// side) to every module, and one Ethernet address (an aggregation
-// converter).
+// Sender is what the cache sends through: the backplane (the chassis
+// answers the poll; every module hears the answers), and one Ethernet
+// address (an aggregation converter).
 type Sender interface {
-	Send(typ backplane.Type, flags uint8, payload []byte) error
+	SendBackplane(typ backplane.Type, payload []byte) error
 	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
 }
 
@@ -233,7 +233,7 @@ func (c *Cache) poll() {
 			}
 		}
 	}
-	_ = c.send.Send(backplane.TypeSolicit, 0, device.MarshalSolicit(device.StackPoll()))
+	_ = c.send.SendBackplane(backplane.TypeSolicit, device.MarshalSolicit(device.StackPoll()))
 }
 
 // expire turns converter rows (and the module's own CacheClean) dirty
@@ -369,7 +369,7 @@ func (c *Cache) cabinetReport(r device.Report, primary bool) {
 	b := cab.Bia.Index()
 	detail := mo.DetailOf(cab.Model.Detail)
 	prev, known := c.cabs[cab.Bia]
-	v := &cabView{present: r.Type == 1, ps1: mib.On, ps2: mib.Yes}
+	v := &cabView{present: r.Type == device.CabinetPresent, ps1: mib.On, ps2: mib.Yes}
 	if !v.present {
 		c.store.DeleteRow(mo.Cabinet.Entry, b...)
 		if detail != nil {
