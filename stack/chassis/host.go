@@ -374,7 +374,7 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 				return configmsg.BadValue, nil
 			}
 			c.Description = string(s.Bytes)
-		} else if s.Type != configmsg.Integer || (s.Int != 1 && s.Int != 2) || c.SetSlotPower(at.Slot, s.Int == 1) != nil {
+		} else if s.Type != configmsg.Integer || (s.Int != mib.On && s.Int != mib.Off) || c.SetSlotPower(at.Slot, s.Int == mib.On) != nil {
 			return configmsg.BadValue, nil
 		}
 		cabinets = []ident.Cabinet{at.Cabinet}

@@ -251,10 +251,10 @@ const (
 func (c *Cabinet) SlotPower(s int32) int32 {
 	for _, o := range c.SlotPowerOff {
 		if o == s {
-			return 2
+			return mib.Off
 		}
 	}
-	return 1
+	return mib.On
 }
 
 // SetSlotPower switches a slot's power.
@@ -282,12 +282,13 @@ func (c *Cabinet) Report() Report {
 	if c.Removed {
 		return r
 	}
-	r.Type = 1
-	yn := func(b bool) int32 {
+	r.Type = CabinetPresent
+	// PSPower1 is on(1)/off(2), PSPower2 yes(1)/no(2) (MCC16-MIB).
+	pick := func(b bool, y, n int32) int32 {
 		if b {
-			return 1
+			return y
 		}
-		return 2
+		return n
 	}
 	power := make([]byte, c.Slots)
 	for i := range power {
@@ -295,8 +296,8 @@ func (c *Cabinet) Report() Report {
 	}
 	r.Items = []Item{
 		{Tag: TagDescription, Value: smi.String(c.Description)},
-		{Tag: TagPS1, Value: smi.Integer(yn(c.PS1))},
-		{Tag: TagPS2, Value: smi.Integer(yn(c.PS2))},
+		{Tag: TagPS1, Value: smi.Integer(pick(c.PS1, mib.On, mib.Off))},
+		{Tag: TagPS2, Value: smi.Integer(pick(c.PS2, mib.Yes, mib.No))},
 		{Tag: TagSlotPower, Value: smi.OctetString(power)},
 	}
 	return r

@@ -21,6 +21,9 @@ const (
 	reportHead  = 8
 )
 
+// A cabinet report's type: the cabinet is in the stack (else removed, 0).
+const CabinetPresent uint8 = 1
+
 // Report kinds.
 const (
 	KindSlot    uint8 = 1
