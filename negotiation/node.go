@@ -125,21 +125,14 @@ func (r Role) String() string {
 	return fmt.Sprintf("role(%d)", uint8(r))
 }
 
-// Path is how an advert travelled.
-type Path uint8
+// Path is how an advert travelled (the project's one path type).
+type Path = ident.Path
 
 // Paths.
 const (
-	Backplane Path = 1
-	Ethernet  Path = 2
+	Backplane = ident.Backplane
+	Ethernet  = ident.Ethernet
 )
-
-func (p Path) String() string {
-	if p == Backplane {
-		return "backplane"
-	}
-	return "ethernet"
-}
 
 // Advert is what a module says about itself every hello (and at once on a
 // change). Seq grows with every advert a module sends.

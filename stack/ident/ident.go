@@ -99,3 +99,23 @@ func ParseSlot(s string) (Slot, error) {
 	}
 	return At(Cabinet(bi), int32(si)), nil
 }
+
+// Path is the way a frame travels between the modules of a stack: the
+// backplane (the chassis bus) or a module's Ethernet side.
+type Path uint8
+
+// Paths.
+const (
+	Backplane Path = 1
+	Ethernet  Path = 2
+)
+
+func (p Path) String() string {
+	switch p {
+	case Backplane:
+		return "backplane"
+	case Ethernet:
+		return "ethernet"
+	}
+	return fmt.Sprintf("path-%d", uint8(p))
+}
