@@ -50,6 +50,14 @@ func Rules() []Rule {
 			Why: "the configuration error is shared by every configuration reader: a leaf"},
 		{Pkg: "stack/atomicfile", Forbid: []string{"..."},
 			Why: "the atomic write is shared by every package that persists: a leaf"},
+		{Pkg: "stack/module", Forbid: []string{"stack/member/...", "agent/...", "stack/transport", "stack/backplane", "negotiation/..."},
+			Why: "the module's view and Set rules know nothing of AgentX, transports or the election: a stack reaches it through module.Stack"},
+		{Pkg: "stack/member/configrpc", Forbid: []string{"stack/module", "stack/member", "stack/member/devcache", "negotiation/...", "agent/...", "stack/transport"},
+			Why: "one job of the loop: requests and Acks through a Sender, nothing of the module, the election or the other parts"},
+		{Pkg: "stack/member/devcache", Forbid: []string{"stack/member", "stack/member/configrpc", "negotiation/...", "agent/...", "stack/transport"},
+			Why: "one job of the loop: the device cache through a Sender, nothing of the election or the other parts"},
+		{Pkg: "...", Forbid: []string{"cmd/..."},
+			Why: "commands are at the top: nothing imports them"},
 	}
 }
 
