@@ -206,7 +206,9 @@ func (s *Store) CommitSet(id uint64) *SetError {
 	}
 	if err := s.policy.Commit(p); err != nil {
 		p.rollback()
-		return &SetError{Status: smi.CommitFailed, Reason: err.Error()}
+		// Blame the first varbind: a master agent turns an error without
+		// an index into genError (net-snmp's agentx/master.c does).
+		return &SetError{Status: smi.CommitFailed, Index: 1, Reason: err.Error()}
 	}
 	tx.committed = true
 	return nil

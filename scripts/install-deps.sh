@@ -72,6 +72,6 @@ fi
 
 # 3. Go toolchain is expected (the project is Go); say so clearly if absent.
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
-  log "Go toolchain not found: install Go 1.22 or newer"
+  log "Go toolchain not found: install Go 1.26.8 or newer (go.mod)"
   exit 1
 fi

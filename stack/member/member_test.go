@@ -313,6 +313,9 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 		t.Fatalf("WantPrimary of a stopped module: %v, want commitFailed or inconsistentValue", err)
 	}
 	t.Logf("WantPrimary of a stopped module: %v after %s", err, time.Since(start))
+	if err.Index != 1 {
+		t.Errorf("the failed Set blames varbind %d, want 1 (snmpd makes an unindexed error genError)", err.Index)
+	}
 	if w := r.wantOf(a, b); w != before {
 		t.Fatalf("the failed Set changed the Primary's view of module %d: %d, was %d", b, w, before)
 	}
@@ -404,5 +407,21 @@ func TestResetTellsTheNegotiation(t *testing.T) {
 	st, err := r.members[s].Status(ctx)
 	if err != nil || st.Want != "yes" {
 		t.Fatalf("after reset the negotiation wants %q (%v)", st.Want, err)
+	}
+}
+
+// In a stack a module's own slot in cpsModuleTable is a management
+// module's, whatever the device cache fills in around it.
+func TestOwnSlotIsAManagementModule(t *testing.T) {
+	r := newStackRig(t, 2)
+	r.waitOnePrimary(10 * time.Second)
+	for i, m := range r.mods {
+		want := r.mods[i].Store().Registry().MustLookup("cpsmM100Id").OID
+		for j := range r.mods {
+			v, ok := m.Store().Value("cpsModuleModel", 1, uint32(j+1))
+			if !ok || !v.OID.Equal(want) {
+				t.Errorf("module %d shows slot 1/%d as %v (%v), want cpsmM100Id", i, j+1, v.OID, ok)
+			}
+		}
 	}
 }

@@ -149,7 +149,9 @@ func (m *Module) Serve(r *SetRequest) {
 		}
 		m.stack.Distribute(remote, func(derr error) {
 			if derr != nil {
-				err := &smi.SetError{Status: smi.CommitFailed, Reason: derr.Error()}
+				// Blame a varbind: snmpd turns an error without an index
+				// into genError (agentx/master.c).
+				err := &smi.SetError{Status: smi.CommitFailed, Index: remote[0].VarBind, Reason: derr.Error()}
 				m.refused(r, err)
 				r.answer(err)
 				return

@@ -228,6 +228,10 @@ func (m *Module) populate(cfg Config) {
 	s.WriteFunc(o.EmuSolicitations.Handle, func() smi.Value { return smi.Counter32(uint32((*solicits.Load())())) }, 0)
 	if !m.inStack {
 		m.populateCabinet(cfg)
+	} else {
+		// The module's own slot in cpsModuleTable; the cabinets and the
+		// other slots are the device cache's.
+		s.Write(m.own, o.Module.Bia.Of(cfg.Bia), o.Module.Slot.Of(cfg.Slot), o.Module.Model.Of(m.cat.ModuleID()))
 	}
 }
 

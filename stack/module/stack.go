@@ -53,6 +53,7 @@ type RemoteChange struct {
 	Object    configmsg.Object
 	Old, New  smi.Value
 	Name      string // the MIB object, for messages
+	VarBind   int    // its 1-based position in the Set's PDU
 }
 
 // Inverse is the change that takes rc back.
@@ -67,7 +68,7 @@ func (m *Module) remoteChange(c mib.Change) (RemoteChange, bool) {
 	if !m.inStack {
 		return RemoteChange{}, false
 	}
-	rc := RemoteChange{Old: c.Old, New: c.New, Name: c.Object.Name}
+	rc := RemoteChange{Old: c.Old, New: c.New, Name: c.Object.Name, VarBind: c.VarBind}
 	idx := c.Index
 	o := m.obj
 	switch {
