@@ -523,6 +523,9 @@ func TestTickPolls(t *testing.T) {
 
 	t.Run("primary", func(t *testing.T) {
 		h := newHarness(t, cfg)
+		if d := h.c.Deadline(true); d.After(t0) {
+			t.Fatalf("a new Primary's Deadline %v, after %v: it polls at once", d, t0)
+		}
 		now := t0.Add(time.Millisecond)
 		for n := 1; n <= 3; n++ {
 			h.c.Tick(now, true)
