@@ -51,7 +51,7 @@ var (
 // harness is a module in a stack (cabinet 1 of 18 slots, the module in
 // slot 1) with its device cache.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	mod   *module.Module
 	mo    *module.Objects
 	reg   *mib.Registry
@@ -76,7 +76,7 @@ func model(t testing.TB, name string) module.CabinetModel {
 	return m
 }
 
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	mod, err := module.New(module.Options{Config: module.Default(), Log: quiet(), Stack: true})
 	if err != nil {
