@@ -180,7 +180,9 @@ func (c *Cache) Deadline(primary bool) time.Time {
 	if primary {
 		earliest(c.next)
 		if !c.polling {
-			return time.Now() // just became Primary: poll at once
+			// Just became Primary: poll at once. The last time the cache
+			// was driven with is past; the wall clock is not its to read.
+			return c.traffic
 		}
 	}
 	if !c.dirty {
