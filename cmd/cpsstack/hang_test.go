@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,4 +119,125 @@ func TestHungPrimaryResumesAsStandby(t *testing.T) {
 			cycle, p+1, q+1, took.Round(time.Millisecond), p+1, answers, q+1, inWindow, after)
 		p = q
 	}
+}
+
+// hungSetError is what snmpset prints for a Set whose target never
+// acknowledges. The module fails the CommitSet with commitFailed, but
+// answers it with res.index 0 (stack/module/loop.go), and net-snmp's
+// AgentX master, finding no varbind at that index, reports genErr instead
+// (agentx/master.c, agentx_got_response: "mark the first one"). With the
+// index of the failed varbind it is "commitFailed" (checked by hand).
+const hungSetError = "(genError) A general failure occured"
+
+// TestSetToHungStandbyThroughPrimary: a Standby hangs (SIGSTOP); within
+// its holdtime, while the Primary still hears it as alive, a Set of its
+// cpsmm100WantPrimary through the Primary (net-snmp's snmpset) gets no Ack:
+// it fails (hungSetError) after the Ack timeout, within 200 ms, and the
+// Primary's view of that module does not change. Continued, the Standby
+// reads the Set queued for it and the take-backs sent after the failure:
+// its own agent shows the old value again.
+func TestSetToHungStandbyThroughPrimary(t *testing.T) {
+	const (
+		hello, hold = 250 * time.Millisecond, 750 * time.Millisecond
+		bound       = 200 * time.Millisecond // Ack timeout 40 ms + snmpd + the CLI
+	)
+	s := startStack(t, hello, hold, "yes", "yes", "yes")
+	p, _ := s.waitPrimary(-1, 15*time.Second)
+	s.waitOnly(p, "after up")
+	sb := (p + 1) % 3
+	name := fmt.Sprintf("m%d", sb+1)
+	want := fmt.Sprintf("%s.12.1.%d", oidCpsmm100, sb+1) // cpsmm100WantPrimary.1.<slot>
+	for i := range s.addrs {
+		if v := s.getInt(i, want); v != 1 {
+			t.Fatalf("m%d shows m%d's WantPrimary %d before the Set, want yes(1)", i+1, sb+1, v)
+		}
+	}
+
+	var out string
+	var took time.Duration
+	for attempt := 1; ; attempt++ {
+		hungAt := time.Now()
+		if o, err := s.cli("fail", name, "hang"); err != nil {
+			t.Fatalf("hang %s: %v\n%s", name, err, o)
+		}
+		hung := true
+		t.Cleanup(func() {
+			if hung {
+				_, _ = s.cli("restore", name)
+			}
+		})
+		start := time.Now()
+		o, err := s.snmp("snmpset", p, "private", fmt.Sprintf("MCC16-MIB::cpsmm100WantPrimary.1.%d", sb+1), "i", "2")
+		took, out = time.Since(start), o
+		if err == nil {
+			t.Fatalf("the Set of hung m%d's WantPrimary through the Primary m%d succeeded:\n%s", sb+1, p+1, out)
+		}
+		// Meanwhile (the Standby still hung) the Primary's view is unchanged.
+		if v := s.getInt(p, want); v != 1 {
+			t.Fatalf("after the failed Set the Primary m%d shows m%d's WantPrimary %d, want yes(1)", p+1, sb+1, v)
+		}
+		inHold := time.Since(hungAt) < hold
+		if o, err := s.cli("restore", name); err != nil {
+			t.Fatalf("restore %s: %v\n%s", name, err, o)
+		}
+		hung = false
+		if inHold {
+			break
+		}
+		// Too slow (a loaded machine): the Primary may have taken the
+		// Standby for dead before the Set, and refused it for that.
+		t.Logf("attempt %d: the Set ended %s after the hang, past the holdtime: again (%s)", attempt, time.Since(hungAt).Round(time.Millisecond), strings.TrimSpace(out))
+		if attempt == 3 {
+			t.Fatalf("three attempts, none within the holdtime of the hang")
+		}
+		s.waitOnly(p, "after the restore")
+		eventually(t, 15*time.Second, fmt.Sprintf("the Primary hears m%d again", sb+1), func() bool { return s.peerAlive(p, sb) })
+	}
+	t.Logf("snmpset through the Primary: %s after the hang:\n%s", took.Round(time.Millisecond), out)
+	if !strings.Contains(out, "Reason: "+hungSetError) {
+		t.Errorf("the Set of a hung Standby's WantPrimary answered, want %s:\n%s", hungSetError, out)
+	}
+	if took > bound {
+		t.Errorf("the Set took %s, want at most %s", took.Round(time.Millisecond), bound)
+	}
+
+	// Continued: its own agent answers again, and after it has read what
+	// was queued for it (the Set, then the take-backs), the old value.
+	s.waitAnswers(sb)
+	var seen []int64
+	for end := time.Now().Add(3 * hold); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if v := s.getInt(sb, want); len(seen) == 0 || seen[len(seen)-1] != v {
+			seen = append(seen, v)
+		}
+	}
+	logText, _ := os.ReadFile(filepath.Join(s.run, name, "cpsmm.log"))
+	t.Logf("m%d's own WantPrimary after the restore: %v; its log: %d Sets applied from the Primary, %d refused",
+		sb+1, seen, strings.Count(string(logText), "set by the Primary"), strings.Count(string(logText), "set from the backplane refused"))
+	if seen[len(seen)-1] != 1 {
+		t.Fatalf("m%d's own WantPrimary is %d %s after the restore (values seen %v), want yes(1): the take-back was lost", sb+1, seen[len(seen)-1], 3*hold, seen)
+	}
+	if v := s.getInt(p, want); v != 1 {
+		t.Fatalf("the Primary m%d shows m%d's WantPrimary %d after the restore, want yes(1)", p+1, sb+1, v)
+	}
+	s.waitOnly(p, "after the restore")
+}
+
+// peerAlive reports whether module i's negotiation hears module j.
+func (s *testStack) peerAlive(i, j int) bool {
+	out, err := s.cli("status", "-json")
+	var rows []row
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil {
+		return false
+	}
+	for _, r := range rows {
+		if r.SNMP != s.addrs[i] || r.Negotiation == nil {
+			continue
+		}
+		for _, pe := range r.Negotiation.Peers {
+			if int(pe.Slot) == j+1 && pe.Alive {
+				return true
+			}
+		}
+	}
+	return false
 }
