@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
 
 // testStack is a real stack started with the cpsstack binary: a chassis,
@@ -47,7 +49,8 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 // startStackWith is startStack with more of the stack file: extra is
 // appended to it (devices, traps); unless it starts with its own
 // "cabinets:", the stack has one cabinet, 1 (a cpsmc1800). The devices
-// are polled every hello/2.
+// are polled every hello/2, or at the stack file's minimum poll if that is
+// longer (hello 100 ms).
 func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
 	t.Helper()
 	key, base := stackIdentity(t, len(wants))
@@ -67,7 +70,7 @@ func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants
 		cabinets = "" // extra declares them
 	}
 	text := fmt.Sprintf("stack: test\nkey: %q\ntimers: {hello: %s, holdtime: %s, poll: %s}\n%smodules:\n%s%s",
-		key, hello, hold, hello/2, cabinets, mods.String(), extra)
+		key, hello, hold, max(hello/2, stackfile.MinPoll), cabinets, mods.String(), extra)
 	return launchStack(t, text, addrs)
 }
 
