@@ -122,12 +122,11 @@ func TestHungPrimaryResumesAsStandby(t *testing.T) {
 }
 
 // hungSetError is what snmpset prints for a Set whose target never
-// acknowledges. The module fails the CommitSet with commitFailed, but
-// answers it with res.index 0 (stack/module/loop.go), and net-snmp's
-// AgentX master, finding no varbind at that index, reports genErr instead
-// (agentx/master.c, agentx_got_response: "mark the first one"). With the
-// index of the failed varbind it is "commitFailed" (checked by hand).
-const hungSetError = "(genError) A general failure occured"
+// acknowledges: the module fails the CommitSet with commitFailed and the
+// index of the varbind sent to the target (net-snmp's AgentX master turns
+// an error without an index into genErr: agentx/master.c,
+// agentx_got_response).
+const hungSetError = "commitFailed"
 
 // TestSetToHungStandbyThroughPrimary: a Standby hangs (SIGSTOP); within
 // its holdtime, while the Primary still hears it as alive, a Set of its

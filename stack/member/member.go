@@ -262,10 +262,6 @@ func (m *Member) primary() bool { return m.node.Role() == negotiation.Primary }
 // tick advances every part's clock.
 func (m *Member) tick(now time.Time) {
 	m.node.Tick(now)
-	// The module answers IsPrimary yes only while the loop keeps running:
-	// resumed after more than a holdtime, it is no until the negotiation
-	// (which sees the jump at this Tick) says otherwise.
-	m.mod.Renew(now.Add(m.cfg.Negotiation.Holdtime))
 	m.rpc.Tick(now)
 	m.dev.Tick(now, m.primary())
 }
@@ -340,9 +336,11 @@ func (m *Member) control(now time.Time, c Command) {
 // flush sends the node's adverts and shows its state in the module.
 func (m *Member) flush() {
 	rd := m.node.Ready()
+	sentAt := time.Now() // no peer hears these adverts before this
 	for _, a := range rd.Adverts {
 		_ = m.tr.Send(backplane.TypeAdvert, 0, negotiation.MarshalAdvert(a))
 	}
+	sent := len(rd.Adverts) > 0
 	for _, e := range rd.Events {
 		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String(), "reason": e.Reason}
 		if !e.Peer.IsZero() {
@@ -351,6 +349,16 @@ func (m *Member) flush() {
 		m.log.WithFields(f).Info("negotiation event")
 	}
 	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
+	// The module answers IsPrimary yes only under a lease that runs out a
+	// holdtime after its last advert: the moment its peers may declare it
+	// dead and elect another. A module paused past that answers no, even
+	// before its loop runs again and the negotiation (which sees the
+	// pause at its next Tick) makes it Standby. The lease is renewed after
+	// the role is shown, never before: renewed ahead of a step-down, it
+	// would let the old role answer yes.
+	if sent {
+		m.mod.Renew(sentAt.Add(m.cfg.Negotiation.Holdtime))
+	}
 	for _, p := range m.node.Peers() {
 		mac := p.ID
 		loc, ok := m.cfg.Directory[mac]

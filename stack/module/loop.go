@@ -83,7 +83,7 @@ func (h Handler) AbortAll() { h.call(&SetRequest{Phase: PhaseAbort}) }
 // call hands r to the loop and waits for its answer.
 func (h Handler) call(r *SetRequest) *smi.SetError {
 	r.reply = make(chan *smi.SetError, 1)
-	stopped := &smi.SetError{Status: smi.GenErr, Reason: ErrStopped.Error()}
+	stopped := &smi.SetError{Status: smi.GenErr, Index: 1, Reason: ErrStopped.Error()}
 	if r.Phase == PhaseCommit {
 		stopped.Status = smi.CommitFailed
 	}

@@ -281,7 +281,11 @@ func (m *Module) roleFor(a, mask, gw netip.Addr) (primary, can bool) {
 // the negotiation says Primary and the loop's lease holds.
 func (m *Module) liveRole() {
 	fn := func() smi.Value {
-		return smi.Integer(yesNo(m.primary.Load() && time.Now().UnixNano() < m.leaseUntil.Load()))
+		// The lease first: a fresh lease is renewed only after the role
+		// it covers is stored (member's flush), so the role read after it
+		// is at least as new.
+		lease := m.leaseUntil.Load()
+		return smi.Integer(yesNo(m.primary.Load() && time.Now().UnixNano() < lease))
 	}
 	m.store.WriteFunc(m.obj.MM.IsPrimary.Handle, fn, m.own...)
 	m.store.WriteFunc(m.obj.IsPrimary.Handle, fn, 0)
