@@ -138,7 +138,7 @@ const hungSetError = "commitFailed"
 func TestSetToHungStandbyThroughPrimary(t *testing.T) {
 	const (
 		hello, hold = 250 * time.Millisecond, 750 * time.Millisecond
-		bound       = 200 * time.Millisecond // Ack timeout 40 ms + snmpd + the CLI
+		bound       = 200 * time.Millisecond // Ack timeout 30 ms + snmpd + the CLI
 	)
 	s := startStack(t, hello, hold, "yes", "yes", "yes")
 	p, _ := s.waitPrimary(-1, 15*time.Second)

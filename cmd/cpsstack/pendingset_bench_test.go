@@ -13,7 +13,7 @@ import (
 
 // BenchmarkPendingSet measures what a Set to a silent module costs the
 // Primary's readers: snmpd queues every other request while a Set is in
-// progress, and a Set to a hung module waits out the Ack timeout (40 ms).
+// progress, and a Set to a hung module waits out the Ack timeout (30 ms).
 // Three modules, hello 250 ms / holdtime 750 ms. Each round, interleaved:
 // (a) a reader gets cpsIsPrimary.0 from the Primary back to back, no Set
 // pending; (b) a Standby hangs (SIGSTOP) and, while the Primary still

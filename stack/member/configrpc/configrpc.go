@@ -24,7 +24,7 @@ import (
 // a silent module holds up reads of the Primary. A live target acknowledges
 // within a few milliseconds (a device's Ack waits for the chassis's fsync:
 // 2 ms median, 13 ms worst measured here).
-const DefaultTimeout = 40 * time.Millisecond
+const DefaultTimeout = 30 * time.Millisecond
 
 // undoTries is how often a take-back is sent before it is given up.
 const undoTries = 3
