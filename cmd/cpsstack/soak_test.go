@@ -262,12 +262,10 @@ func (s *testStack) sampleRoles(every, timeout time.Duration) *rateWatch {
 					return
 				case <-tick.C:
 				}
-				sent := time.Now()
-				res, err := mine.Get([]string{oidCpsIsPrimary})
-				if err != nil || len(res.Variables) != 1 || res.Variables[0].Type != gosnmp.Integer {
+				smp, ok := sampleRole(mine)
+				if !ok {
 					continue
 				}
-				smp := sample{sent: sent, got: time.Now(), primary: gosnmp.ToBigInt(res.Variables[0].Value).Int64() == 1}
 				w.mu.Lock()
 				w.samples[i] = append(w.samples[i], smp)
 				w.mu.Unlock()

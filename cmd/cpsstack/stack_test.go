@@ -255,12 +255,10 @@ func (s *testStack) watchRoles() *roleWatch {
 					return
 				default:
 				}
-				sent := time.Now()
-				res, err := mine.Get([]string{oidCpsIsPrimary})
-				if err != nil || len(res.Variables) != 1 || res.Variables[0].Type != gosnmp.Integer {
+				smp, ok := sampleRole(mine)
+				if !ok {
 					continue
 				}
-				smp := sample{sent: sent, got: time.Now(), primary: gosnmp.ToBigInt(res.Variables[0].Value).Int64() == 1}
 				w.mu.Lock()
 				w.samples[i] = append(w.samples[i], smp)
 				full := true
@@ -391,4 +389,15 @@ func (s *testStack) partitionHeal(p int, hold time.Duration) time.Duration {
 func (s *testStack) chassisPid() int {
 	p, _ := procOf(s.run, "chassis", "test")
 	return p.pid
+}
+
+// sampleRole asks one module for cpsIsPrimary.0 and returns the sample,
+// or false when it did not answer with an integer.
+func sampleRole(g *gosnmp.GoSNMP) (sample, bool) {
+	sent := time.Now()
+	res, err := g.Get([]string{oidCpsIsPrimary})
+	if err != nil || len(res.Variables) != 1 || res.Variables[0].Type != gosnmp.Integer {
+		return sample{}, false
+	}
+	return sample{sent: sent, got: time.Now(), primary: gosnmp.ToBigInt(res.Variables[0].Value).Int64() == 1}, true
 }
