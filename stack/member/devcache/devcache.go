@@ -326,13 +326,13 @@ func (c *Cache) Report(now time.Time, overEthernet bool, r device.Report, primar
 	}
 	switch {
 	case prev.typ == device.Empty && r.Type != device.Empty:
-		c.notify(c.obj.Inserted, c.slotValues(at, r.Type))
+		c.notify(c.obj.Inserted, at.Index(), c.slotValues(at, r.Type))
 	case prev.typ != device.Empty && r.Type == device.Empty:
-		c.notify(c.obj.Removed, c.slotValues(at, prev.typ))
+		c.notify(c.obj.Removed, at.Index(), c.slotValues(at, prev.typ))
 	case !prev.fault && v.fault && prev.typ == r.Type:
-		c.notify(c.obj.Error, c.slotValues(at, r.Type))
+		c.notify(c.obj.Error, at.Index(), c.slotValues(at, r.Type))
 	case prev.fault && !v.fault && prev.typ == r.Type:
-		c.notify(c.obj.ErrorClear, c.slotValues(at, r.Type))
+		c.notify(c.obj.ErrorClear, at.Index(), c.slotValues(at, r.Type))
 	}
 }
 
@@ -352,13 +352,10 @@ func (c *Cache) putModel(at ident.Slot, typ uint8) {
 }
 
 // slotValues are the values of a slot notification's objects (the
-// cpsModuleTable row).
-func (c *Cache) slotValues(at ident.Slot, typ uint8) map[*mib.Object]smi.Value {
-	m := &c.mo.Module
-	return map[*mib.Object]smi.Value{
-		m.Bia.Object(): smi.Integer(int32(at.Cabinet)), m.Slot.Object(): smi.Integer(at.Slot),
-		m.Model.Object(): smi.ObjectID(c.cat.Product(typ)),
-	}
+// cpsModuleTable row), by the column's name after its table's prefix.
+func (c *Cache) slotValues(at ident.Slot, typ uint8) map[string]smi.Value {
+	return map[string]smi.Value{"BiaIndex": smi.Integer(int32(at.Cabinet)), "SlotIndex": smi.Integer(at.Slot),
+		"Model": smi.ObjectID(c.cat.Product(typ))}
 }
 
 // cabinetReport writes a cabinet's rows (or removes them).
@@ -431,16 +428,14 @@ func (c *Cache) cabinetReport(r device.Report, primary bool) {
 	if !primary || !known {
 		return
 	}
-	cabValues := map[*mib.Object]smi.Value{mo.Cabinet.Bia.Object(): smi.Integer(int32(cab.Bia)), mo.Cabinet.Model.Object(): smi.ObjectID(cab.Model.OID)}
+	cabValues := map[string]smi.Value{"BiaIndex": smi.Integer(int32(cab.Bia)), "Model": smi.ObjectID(cab.Model.OID)}
 	switch {
 	case prev.present && !v.present:
-		c.notify(c.obj.CabRemoved, cabValues)
+		c.notify(c.obj.CabRemoved, b, cabValues)
 	case !prev.present && v.present:
-		c.notify(c.obj.CabAdded, cabValues)
+		c.notify(c.obj.CabAdded, b, cabValues)
 	case v.present && ((prev.ps1 == mib.On && v.ps1 != mib.On) || (prev.ps2 == mib.Yes && v.ps2 != mib.Yes)):
-		// pSPowerLost carries the objects its definition names (the
-		// cpsMc1800 columns) at the cabinet's index, whatever its model.
-		c.notifyIndexed(c.obj.PowerLost, b, map[string]smi.Value{
+		c.notify(c.obj.PowerLost, b, map[string]smi.Value{
 			"BiaIndex": smi.Integer(int32(cab.Bia)), "PSPower1": smi.Integer(v.ps1), "PSPower2": smi.Integer(v.ps2)})
 	}
 	// A converter whose slot power comes back on starts cold.
@@ -448,7 +443,7 @@ func (c *Cache) cabinetReport(r device.Report, primary bool) {
 		at := ident.At(cab.Bia, int32(i+1))
 		if i < len(prev.power) && int32(prev.power[i]) == mib.Off && int32(v.power[i]) == mib.On {
 			if sv, ok := c.slots[at]; ok && sv.typ != device.Empty {
-				c.notify(c.obj.ColdStart, c.slotValues(at, sv.typ))
+				c.notify(c.obj.ColdStart, at.Index(), c.slotValues(at, sv.typ))
 			}
 		}
 	}
@@ -461,41 +456,17 @@ func inUse(powered bool) int32 {
 	return mib.No
 }
 
-var snmpTrapOID = smi.OID{1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0}
+// snmpTrapOID is snmpTrapOID.0 (RFC 3418), the first varbind of a
+// notification.
+func snmpTrapOID() smi.OID { return smi.OID{1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0} }
 
-// notify sends notification n with the values of its objects (by
-// definition), indexed as the slot or cabinet they describe, and the
-// sending module's name.
-func (c *Cache) notify(n mib.Notification, values map[*mib.Object]smi.Value) {
-	vbs := []smi.VarBind{{Name: snmpTrapOID, Value: smi.ObjectID(n.Object().OID)}}
-	for _, name := range n.Object().Objects {
-		o, ok := c.reg.Lookup(name)
-		if !ok {
-			continue
-		}
-		v, ok := values[o]
-		if !ok {
-			continue
-		}
-		idx := c.indexOf(o, values)
-		vbs = append(vbs, smi.VarBind{Name: o.OID.Append(idx...), Value: v})
-	}
-	c.send1(n, vbs)
-}
-
-// indexOf is the instance index of a slot or cabinet object among values.
-func (c *Cache) indexOf(o *mib.Object, values map[*mib.Object]smi.Value) []uint32 {
-	m := &c.mo.Module
-	if b, ok := values[m.Bia.Object()]; ok {
-		return []uint32{uint32(b.Int), uint32(values[m.Slot.Object()].Int)}
-	}
-	return []uint32{uint32(values[c.mo.Cabinet.Bia.Object()].Int)}
-}
-
-// notifyIndexed sends notification n with its objects at index idx,
-// valued by the suffix after their table's prefix.
-func (c *Cache) notifyIndexed(n mib.Notification, idx []uint32, bySuffix map[string]smi.Value) {
-	vbs := []smi.VarBind{{Name: snmpTrapOID, Value: smi.ObjectID(n.Object().OID)}}
+// notify sends notification n: snmpTrapOID.0, the objects its definition
+// names, each at index idx and valued by its name after its table's prefix
+// ("BiaIndex", "Model", "PSPower1"…), and the sending module's name.
+// pSPowerLost so carries the cpsMc1800 columns its definition names at the
+// cabinet's index, whatever the cabinet's model.
+func (c *Cache) notify(n mib.Notification, idx []uint32, bySuffix map[string]smi.Value) {
+	vbs := []smi.VarBind{{Name: snmpTrapOID(), Value: smi.ObjectID(n.Object().OID)}}
 	for _, name := range n.Object().Objects {
 		o, ok := c.reg.Lookup(name)
 		if !ok {
@@ -507,10 +478,6 @@ func (c *Cache) notifyIndexed(n mib.Notification, idx []uint32, bySuffix map[str
 			}
 		}
 	}
-	c.send1(n, vbs)
-}
-
-func (c *Cache) send1(n mib.Notification, vbs []smi.VarBind) {
 	vbs = append(vbs, c.mo.EmuName.VarBind(c.mo.EmuName.Of(c.cfg.Name), 0))
 	c.log.WithFields(logrus.Fields{"notification": n.Name(), "role": "primary"}).Info("notification sent")
 	if c.cfg.Notify != nil {
