@@ -90,16 +90,19 @@ type Notification struct{ Handle }
 // Identity is an OBJECT-IDENTITY (a product identifier).
 type Identity struct{ Handle }
 
-var handleKinds = map[reflect.Type]func(*Object) (reflect.Value, error){
-	reflect.TypeOf(Int{}):          typed[Int](smi.TypeInteger, func(h Handle) Int { return Int{h} }),
-	reflect.TypeOf(Str{}):          typed[Str](smi.TypeOctetString, func(h Handle) Str { return Str{h} }),
-	reflect.TypeOf(IP{}):           typed[IP](smi.TypeIPAddress, func(h Handle) IP { return IP{h} }),
-	reflect.TypeOf(OID{}):          typed[OID](smi.TypeObjectID, func(h Handle) OID { return OID{h} }),
-	reflect.TypeOf(Ticks{}):        typed[Ticks](smi.TypeTimeTicks, func(h Handle) Ticks { return Ticks{h} }),
-	reflect.TypeOf(Counter{}):      typed[Counter](smi.TypeCounter32, func(h Handle) Counter { return Counter{h} }),
-	reflect.TypeOf(Entry{}):        kinded[Entry](KindEntry, func(h Handle) Entry { return Entry{h} }),
-	reflect.TypeOf(Notification{}): kinded[Notification](KindNotification, func(h Handle) Notification { return Notification{h} }),
-	reflect.TypeOf(Identity{}):     kinded[Identity](KindIdentity, func(h Handle) Identity { return Identity{h} }),
+// handleKinds maps each handle type to what builds it from an object.
+func handleKinds() map[reflect.Type]func(*Object) (reflect.Value, error) {
+	return map[reflect.Type]func(*Object) (reflect.Value, error){
+		reflect.TypeOf(Int{}):          typed[Int](smi.TypeInteger, func(h Handle) Int { return Int{h} }),
+		reflect.TypeOf(Str{}):          typed[Str](smi.TypeOctetString, func(h Handle) Str { return Str{h} }),
+		reflect.TypeOf(IP{}):           typed[IP](smi.TypeIPAddress, func(h Handle) IP { return IP{h} }),
+		reflect.TypeOf(OID{}):          typed[OID](smi.TypeObjectID, func(h Handle) OID { return OID{h} }),
+		reflect.TypeOf(Ticks{}):        typed[Ticks](smi.TypeTimeTicks, func(h Handle) Ticks { return Ticks{h} }),
+		reflect.TypeOf(Counter{}):      typed[Counter](smi.TypeCounter32, func(h Handle) Counter { return Counter{h} }),
+		reflect.TypeOf(Entry{}):        kinded[Entry](KindEntry, func(h Handle) Entry { return Entry{h} }),
+		reflect.TypeOf(Notification{}): kinded[Notification](KindNotification, func(h Handle) Notification { return Notification{h} }),
+		reflect.TypeOf(Identity{}):     kinded[Identity](KindIdentity, func(h Handle) Identity { return Identity{h} }),
+	}
 }
 
 func typed[T any](base smi.Type, mk func(Handle) T) func(*Object) (reflect.Value, error) {
@@ -134,15 +137,15 @@ func Resolve(reg *Registry, dst any) error {
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("mib: Resolve needs a pointer to a struct, not %T", dst)
 	}
-	return resolve(reg, v.Elem(), "")
+	return resolve(reg, handleKinds(), v.Elem(), "")
 }
 
-func resolve(reg *Registry, v reflect.Value, prefix string) error {
+func resolve(reg *Registry, kinds map[reflect.Type]func(*Object) (reflect.Value, error), v reflect.Value, prefix string) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag, hasTag := f.Tag.Lookup("mib")
-		if mk, ok := handleKinds[f.Type]; ok {
+		if mk, ok := kinds[f.Type]; ok {
 			if !hasTag {
 				return fmt.Errorf("mib: field %s has no mib tag", f.Name)
 			}
@@ -158,7 +161,7 @@ func resolve(reg *Registry, v reflect.Value, prefix string) error {
 			continue
 		}
 		if f.Type.Kind() == reflect.Struct && hasTag {
-			if err := resolve(reg, v.Field(i), prefix+tag); err != nil {
+			if err := resolve(reg, kinds, v.Field(i), prefix+tag); err != nil {
 				return err
 			}
 		}

@@ -97,7 +97,7 @@ func (n *notifier) trap(vbs []smi.VarBind) {
 }
 
 // sysUpTime0 is sysUpTime.0, the first varbind of an SNMPv2 trap (RFC 3416 4.2.6).
-var sysUpTime0 = smi.MustOID("1.3.6.1.2.1.1.3.0")
+func sysUpTime0() smi.OID { return smi.OID{1, 3, 6, 1, 2, 1, 1, 3, 0} }
 
 // trapPDUs turns a notification's varbinds (snmpTrapOID.0 first) into the
 // varbinds of an SNMPv2c trap: sysUpTime.0 = uptime (centiseconds) first,
@@ -105,9 +105,9 @@ var sysUpTime0 = smi.MustOID("1.3.6.1.2.1.1.3.0")
 // is replaced; gosnmp would otherwise prepend the Unix time.
 func trapPDUs(uptime uint32, vbs []smi.VarBind) []gosnmp.SnmpPDU {
 	pdus := make([]gosnmp.SnmpPDU, 0, len(vbs)+1)
-	pdus = append(pdus, gosnmp.SnmpPDU{Name: "." + sysUpTime0.String(), Type: gosnmp.TimeTicks, Value: uptime})
+	pdus = append(pdus, gosnmp.SnmpPDU{Name: "." + sysUpTime0().String(), Type: gosnmp.TimeTicks, Value: uptime})
 	for _, vb := range vbs {
-		if vb.Name.Equal(sysUpTime0) {
+		if vb.Name.Equal(sysUpTime0()) {
 			continue
 		}
 		pdus = append(pdus, trapPDU(vb))

@@ -309,12 +309,7 @@ func (m *Module) Renew(until time.Time) { m.leaseUntil.Store(until.UnixNano()) }
 
 // IPValid reports whether the module's current IP configuration lets it
 // communicate over Ethernet.
-func (m *Module) IPValid() bool {
-	a, _ := m.store.Read(m.obj.MM.IPAddress.Handle, m.own...)
-	mask, _ := m.store.Read(m.obj.MM.SubnetMask.Handle, m.own...)
-	gw, _ := m.store.Read(m.obj.MM.Gateway.Handle, m.own...)
-	return ipConfigValid(a.Addr(), mask.Addr(), gw.Addr())
-}
+func (m *Module) IPValid() bool { return ipConfigValid(m.currentIP()) }
 
 // WantPrimary returns the module's current cpsmm100WantPrimary.
 func (m *Module) WantPrimary() int32 {
