@@ -202,15 +202,6 @@ func (s *Store) Read(h Handle, index ...uint32) (smi.Value, bool) {
 // DeleteRow removes the row of entry e at index (every column's cell).
 func (s *Store) DeleteRow(e Entry, index ...uint32) { s.Delete(e.obj.Name, index...) }
 
-// Remove removes the instance of h at index.
-func (s *Store) Remove(h Handle, index ...uint32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i, ok := s.find(h.obj.OID.Append(index...)); ok {
-		s.cells = append(s.cells[:i], s.cells[i+1:]...)
-	}
-}
-
 // CellOf binds v to the scalar or column o when v has o's base type (a
 // value decoded from the wire, for a column looked up by number).
 func CellOf(o *Object, v smi.Value) (Cell, bool) {

@@ -42,6 +42,7 @@ import (
 	"github.com/cpsmm/cpsmm/mib/catalog"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/chassis"
+	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 )
@@ -218,17 +219,17 @@ func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error
 	}
 	switch {
 	case len(f) == 3 && f[0] == "device":
-		b, s, err := slotOf(f[1])
+		at, err := ident.ParseSlot(f[1])
 		if err != nil {
 			return err
 		}
-		return host.DeviceFault(b, s, f[2])
+		return host.DeviceFault(int32(at.Cabinet), at.Slot, f[2])
 	case len(f) == 2 && f[0] == "restore-device":
-		b, s, err := slotOf(f[1])
+		at, err := ident.ParseSlot(f[1])
 		if err != nil {
 			return err
 		}
-		return host.RestoreDevice(b, s)
+		return host.RestoreDevice(int32(at.Cabinet), at.Slot)
 	case len(f) == 3 && f[0] == "cabinet":
 		b, err := strconv.Atoi(f[1])
 		if err != nil {
@@ -243,17 +244,6 @@ func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error
 		return host.RestoreCabinet(int32(b))
 	}
 	return fmt.Errorf("unknown command %q", strings.Join(f, " "))
-}
-
-// slotOf parses CABINET/SLOT.
-func slotOf(s string) (int32, int32, error) {
-	b, sl, ok := strings.Cut(s, "/")
-	bi, err1 := strconv.Atoi(b)
-	si, err2 := strconv.Atoi(sl)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%q is not CABINET/SLOT", s)
-	}
-	return int32(bi), int32(si), nil
 }
 
 // sibling finds a binary next to this one, or on PATH.

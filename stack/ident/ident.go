@@ -59,9 +59,6 @@ func (m MAC) Less(o MAC) bool { return m.Compare(o) < 0 }
 // IsZero reports whether m is the zero MAC (no module).
 func (m MAC) IsZero() bool { return m == MAC{} }
 
-// HardwareAddr returns m as a net.HardwareAddr.
-func (m MAC) HardwareAddr() net.HardwareAddr { return net.HardwareAddr(append([]byte(nil), m[:]...)) }
-
 func (m MAC) String() string {
 	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }

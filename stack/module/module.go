@@ -130,10 +130,6 @@ func (m *Module) SetSessionCounter(fn func() uint64) { m.sessions.Store(&fn) }
 // SetSolicitationCounter makes cpsEmuSolicitations report fn().
 func (m *Module) SetSolicitationCounter(fn func() uint64) { m.solicits.Store(&fn) }
 
-// Uptime is the time since the module last (re)started, as
-// cpsmm100SysUpTime shows it.
-func (m *Module) Uptime() time.Duration { return time.Since(time.Unix(0, m.booted.Load())) }
-
 // reset restarts the module's state from the saved configuration (or the
 // start configuration when nothing was saved), as cpsmm100Reset does. In a
 // stack the negotiation is told what the reloaded settings say.

@@ -78,9 +78,6 @@ func New(send Sender, timeout time.Duration, seed uint32, log logrus.FieldLogger
 	return &RPC{send: send, log: log, timeout: timeout, nextID: seed, calls: map[uint32]*call{}}
 }
 
-// Timeout is how long a request waits for its Ack.
-func (r *RPC) Timeout() time.Duration { return r.timeout }
-
 // InFlight returns how many requests await an Ack.
 func (r *RPC) InFlight() int { return len(r.calls) }
 
