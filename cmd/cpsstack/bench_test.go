@@ -88,17 +88,29 @@ func BenchmarkFailover(b *testing.B) {
 	}
 }
 
-// cpuTime returns a process's user+system CPU time so far.
+// cpuTime is the CPU time pid's threads have run: the sum of the first
+// field of /proc/PID/task/*/schedstat, in nanoseconds (utime and stime of
+// /proc/PID/stat count 10 ms ticks, too coarse for an idle process). The
+// time of threads that have exited is not counted; Go keeps its threads.
 func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, _ := strconv.ParseInt(f[0], 10, 64)
+		sum += time.Duration(ns)
+	}
+	return sum
 }
 
 // walkRate walks root on module i with GETNEXT or GETBULK for about d and
