@@ -169,6 +169,36 @@ type Config struct {
 	Hello    time.Duration
 	Holdtime time.Duration
 	Want     Want
+	// Schedule places the periodic hellos (zero: every Hello from the
+	// last one).
+	Schedule Schedule
+}
+
+// Schedule says when periodic sends fall. Unaligned, each comes a period
+// after the previous one. Aligned, they fall on a grid common to a stack,
+// the instants Phase + k × period of Unix time, so that every module of
+// the stack sends in the same instant and each hears all the others'
+// adverts in one wake-up instead of one wake-up each: an idle module's
+// CPU goes almost all to waking up, not to the work (see the README's
+// idle figures). Adverts triggered by an event (a role change, a new
+// peer) still go at once; only the periodic ones wait for the grid.
+type Schedule struct {
+	Align bool
+	Phase time.Duration
+}
+
+// Next is when the periodic send after one at t falls: t + period
+// unaligned; aligned, the first grid instant after t.
+func (s Schedule) Next(t time.Time, period time.Duration) time.Time {
+	if !s.Align || period <= 0 {
+		return t.Add(period)
+	}
+	ns, p := t.UnixNano()-int64(s.Phase%period), int64(period)
+	k := ns / p
+	if ns < 0 && ns%p != 0 {
+		k-- // floor for instants before the epoch
+	}
+	return time.Unix(0, (k+1)*p+int64(s.Phase%period))
 }
 
 // Validate checks the timers (defaults 1 s / 3 s when zero).
@@ -291,7 +321,7 @@ func New(cfg Config, now time.Time) (*Node, error) {
 		healthy: HealthyChecks, can: true, peers: map[ID]*peer{}, nextHello: now, seq: uint64(now.UnixNano())}
 	n.ready.Role, n.ready.CanPrimary = Initializing, true
 	n.advertise()
-	n.nextHello = now.Add(cfg.Hello)
+	n.nextHello = cfg.Schedule.Next(now, cfg.Hello)
 	return n, nil
 }
 
@@ -429,7 +459,7 @@ func (n *Node) Tick(now time.Time) {
 		n.nextHello = now // a long pause: one hello, not a burst of them
 	}
 	for !now.Before(n.nextHello) {
-		n.nextHello = n.nextHello.Add(n.cfg.Hello)
+		n.nextHello = n.cfg.Schedule.Next(n.nextHello, n.cfg.Hello)
 		n.check()
 		n.advertise()
 	}

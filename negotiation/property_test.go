@@ -126,6 +126,9 @@ func randomSchedule(seed int64, o schedOpts) error {
 	}
 	hold := 3 * hello
 	s := newSim(hello, hold)
+	if seed%2 == 0 { // half the schedules send their hellos on a stack grid
+		s.cfg.Schedule = Schedule{Align: true, Phase: time.Duration(seed) * time.Millisecond % hello}
+	}
 	s.byDeadline = o.byDeadline
 	if o.fine {
 		s.step = time.Millisecond

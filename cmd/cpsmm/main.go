@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -26,6 +27,13 @@ import (
 const version = "cpsmm 0.1.0"
 
 func main() {
+	// One P: an idle module's CPU goes to waking up, and with two Ps each
+	// wake-up also wakes a second thread to look for work (measured on an
+	// idle stack here: 2.2 ms/s per module with one, 3.1 with two; the
+	// AgentX walk rate is the same). GOMAXPROCS in the environment wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "cpsmm:", err)
 		os.Exit(1)

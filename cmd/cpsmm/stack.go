@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"path/filepath"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -60,7 +62,8 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 			return nil, fmt.Errorf("module %s's row: %w", o.Name, err)
 		}
 	}
-	devs := devcache.Config{Poll: st.Poll, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notify, Name: sm.Name}
+	sched := stackSchedule(st)
+	devs := devcache.Config{Poll: st.Poll, NextPoll: func(t time.Time) time.Time { return sched.Next(t, st.Poll) }, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notify, Name: sm.Name}
 	cat, err := catalog.New(mod.Store().Registry())
 	if err != nil {
 		return nil, err
@@ -85,9 +88,22 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		address, _ = filepath.Abs(address)
 	}
 	return member.New(member.Config{
-		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime},
+		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched},
 		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
 			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
 		Module: mod, Directory: dir, Devices: devs, Log: log,
 	})
+}
+
+// stackSchedule is the stack's grid of periodic sends (hellos and polls):
+// aligned, at a phase every module of the stack derives from its name and
+// key, so that its modules send together (each wakes once a hello, not
+// once per peer) while other stacks on the machine fall elsewhere in the
+// second. The phase is taken modulo the period by negotiation.Schedule.
+func stackSchedule(st *stackfile.Stack) negotiation.Schedule {
+	h := fnv.New64a()
+	h.Write([]byte(st.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(st.Key))
+	return negotiation.Schedule{Align: true, Phase: time.Duration(h.Sum64() % uint64(time.Hour))}
 }

@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -143,6 +144,10 @@ func hasTarget(rest []string, i int) bool {
 // runChassis carries the backplane until SIGTERM; its control socket takes
 // "cut MAC" and "restore MAC".
 func runChassis(socket, control, stackPath, stateFile string) error {
+	// One P, as cmd/cpsmm: the chassis mostly wakes up to pass frames on.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	if socket == "" {
 		return errors.New("chassis needs -socket")
 	}

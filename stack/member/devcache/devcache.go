@@ -42,6 +42,10 @@ type Cabinet struct {
 // Config configures a Cache.
 type Config struct {
 	Poll     time.Duration // zero: no devices (a stack without them)
+	// NextPoll is when the poll after one at t falls (nil: t + Poll). A
+	// stack puts its polls on the grid of its hellos, so that a poll and
+	// its answers share their wake-ups with the adverts.
+	NextPoll func(t time.Time) time.Time
 	Cabinets []Cabinet
 	// Managers are the management modules' slots: never solicited.
 	Managers map[ident.Slot]bool
@@ -211,6 +215,9 @@ func (c *Cache) Tick(now time.Time, primary bool) {
 	}
 	if primary && !now.Before(c.next) {
 		c.next = now.Add(c.cfg.Poll)
+		if c.cfg.NextPoll != nil {
+			c.next = c.cfg.NextPoll(now)
+		}
 		c.traffic = now
 		c.poll()
 	}
