@@ -571,6 +571,30 @@ func TestTickPolls(t *testing.T) {
 	})
 }
 
+// TestNextPoll: with NextPoll (a stack's grid), the polls after the first
+// fall where it says, not a poll interval after the previous one.
+func TestNextPoll(t *testing.T) {
+	grid := func(at time.Time) time.Time { return at.Truncate(poll).Add(poll) }
+	h := newHarness(t, Config{NextPoll: grid})
+	now := t0.Add(poll / 3) // off the grid: the first poll at once, the next on it
+	var at []time.Time
+	for end := now.Add(4 * poll); now.Before(end); now = h.c.Deadline(true) {
+		h.c.Tick(now, true)
+		if polls, _ := solicits(t, h.s.frames); polls > 0 {
+			at = append(at, now)
+		}
+		h.s.frames = h.s.frames[:0]
+	}
+	if len(at) < 4 || !at[0].Equal(t0.Add(poll/3)) {
+		t.Fatalf("polls at %v", at)
+	}
+	for _, a := range at[1:] {
+		if !a.Equal(a.Truncate(poll)) {
+			t.Errorf("poll at %v: off the grid", a)
+		}
+	}
+}
+
 // TestCacheClean: a Standby's converter rows and its own cpsmm100CacheClean
 // turn dirty three polls after the Primary's traffic stops, exactly when
 // Deadline said, and clean again with the next report.
