@@ -41,7 +41,7 @@ type Cabinet struct {
 
 // Config configures a Cache.
 type Config struct {
-	Poll     time.Duration // zero: no devices (a stack without them)
+	Poll time.Duration // zero: no devices (a stack without them)
 	// NextPoll is when the poll after one at t falls (nil: t + Poll). A
 	// stack puts its polls on the grid of its hellos, so that a poll and
 	// its answers share their wake-ups with the adverts.
