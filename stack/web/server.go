@@ -146,41 +146,57 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Run reads the stack every cfg.Every until ctx ends: the one writer of
 // the published page.
 func (s *Server) Run(ctx context.Context) {
-	tails := make([]*tail, len(s.cfg.Logs))
-	for i, f := range s.cfg.Logs {
-		tails[i] = newTail(f)
-	}
-	var events, pending []Event
-	var prev map[string]fact
+	l := s.newLoop()
 	t := time.NewTicker(s.cfg.Every)
 	defer t.Stop()
 	for {
-		v := s.read(ctx)
-		var fresh []Event
-		cur := v.facts()
-		if prev != nil {
-			fresh = append(fresh, changes(prev, cur, v.Taken)...)
-		}
-		prev = cur
-		for _, tl := range tails {
-			for _, line := range tl.lines() {
-				if e, ok := logEvent(tl.Name, line); ok {
-					fresh = append(fresh, e)
-				}
-			}
-		}
-		fresh, pending = append(fresh, pending...), nil
-		events = mergeEvents(events, fresh)
-		v.Events = events
-		s.publish(v)
+		s.step(ctx, l)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case e := <-s.notes: // a control's outcome: shown at once
-			pending = append(pending, e)
+			l.pending = append(l.pending, e)
 		}
 	}
+}
+
+// loop is what the loop keeps between readings.
+type loop struct {
+	tails           []*tail
+	events, pending []Event
+	prev            map[string]fact
+}
+
+func (s *Server) newLoop() *loop {
+	l := &loop{}
+	for _, f := range s.cfg.Logs {
+		l.tails = append(l.tails, newTail(f))
+	}
+	return l
+}
+
+// step takes one reading, adds the events since the last and publishes
+// the page.
+func (s *Server) step(ctx context.Context, l *loop) {
+	v := s.read(ctx)
+	var fresh []Event
+	cur := v.facts()
+	if l.prev != nil {
+		fresh = append(fresh, changes(l.prev, cur, v.Taken)...)
+	}
+	l.prev = cur
+	for _, tl := range l.tails {
+		for _, line := range tl.lines() {
+			if e, ok := logEvent(tl.Name, line); ok {
+				fresh = append(fresh, e)
+			}
+		}
+	}
+	fresh, l.pending = append(fresh, l.pending...), nil
+	l.events = mergeEvents(l.events, fresh)
+	v.Events = l.events
+	s.publish(v)
 }
 
 // mergeEvents adds fresh to events, newest first, keeping maxEvents.
