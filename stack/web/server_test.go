@@ -62,9 +62,13 @@ func (c *calls) add(s string) error {
 	return nil
 }
 
-func (c *calls) Fail(_ context.Context, ops []string) error    { return c.add("fail " + strings.Join(ops, " ")) }
-func (c *calls) Restore(_ context.Context, ops []string) error { return c.add("restore " + strings.Join(ops, " ")) }
-func (c *calls) SetWant(_ context.Context, m, w string) error  { return c.add("want " + m + " " + w) }
+func (c *calls) Fail(_ context.Context, ops []string) error {
+	return c.add("fail " + strings.Join(ops, " "))
+}
+func (c *calls) Restore(_ context.Context, ops []string) error {
+	return c.add("restore " + strings.Join(ops, " "))
+}
+func (c *calls) SetWant(_ context.Context, m, w string) error { return c.add("want " + m + " " + w) }
 func (c *calls) Faults() (module, device, cabinet []string) {
 	return []string{"kill", "hang"}, []string{"link-down"}, []string{"ps1-off"}
 }
