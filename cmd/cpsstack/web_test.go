@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +54,7 @@ func TestWebPageFollowsFailover(t *testing.T) {
 	s := startExampleStack(t, 200*time.Millisecond, 600*time.Millisecond, 100*time.Millisecond)
 	p, _ := s.waitPrimary(-1, 15*time.Second)
 	s.waitOnly(p, "after up")
-	u := s.startWeb(t)
+	u := s.startWeb(t, "-controls")
 	b := openBrowser(t)
 	b.navigate(u)
 
@@ -109,4 +111,16 @@ func TestWebPageFollowsFailover(t *testing.T) {
 	shows("the role change among the events", 5*time.Second,
 		fmt.Sprintf(`String(document.querySelector('.events').innerText.includes('m%d role: standby → primary'))`, q+1), "true")
 	t.Logf("the page showed m%d as Primary %s after its agent did (%s since the poll saw it)", q+1, took, time.Since(seen).Round(time.Millisecond))
+
+	// The page's control sets m3's WantPrimary to always through the
+	// Primary (the command's own code): m3 shows it, and takes the role.
+	res, err := http.PostForm(u+"control", url.Values{"action": {"want"}, "name": {"m3"}, "want": {"always"}})
+	if err != nil || res.StatusCode != http.StatusOK { // redirected to the page
+		t.Fatalf("the page's WantPrimary control: %v %v", res, err)
+	}
+	res.Body.Close()
+	shows("m3's WantPrimary after the page's control", 10*time.Second,
+		`String(document.querySelector('[data-module="m3"]').innerText.includes('Want: always'))`, "true")
+	shows("m3 Primary after WantPrimary always", 15*time.Second, primaryOnPage, "m3")
+	shows("no reload", time.Second, `window.cpsMark || 'reloaded'`, "same page")
 }
