@@ -33,7 +33,9 @@ FUZZ_TARGETS := \
 	FuzzStep,./negotiation,400000x \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
 	FuzzUnmarshal,./stack/configmsg,500000x \
-	FuzzUnmarshal,./stack/device,400000x
+	FuzzUnmarshal,./stack/device,400000x \
+	FuzzParseLogfmt,./stack/web,80000x \
+	FuzzDecodeRows,./stack/web,80000x
 FUZZTIME ?=
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

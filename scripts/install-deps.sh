@@ -3,6 +3,7 @@
 #
 #   - net-snmp from Debian: snmpd (master agent), snmp (CLI tools),
 #     snmptrapd (notification receiver), smitools (smilint);
+#   - chromium (headless), for the web page's browser test and screenshot;
 #   - the IETF base MIB modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF, ...),
 #     which Debian does not ship, taken from the npm registry's `net-snmp`
 #     package (lib/mibs/) into $CPSMM_BASE_MIBS
@@ -25,12 +26,14 @@ fi
 
 # 1. Debian packages (command -> package).
 need=()
-for pair in snmpd:snmpd snmpwalk:snmp snmptrapd:snmptrapd smilint:smitools; do
+for pair in snmpd:snmpd snmpwalk:snmp snmptrapd:snmptrapd smilint:smitools chromium:chromium; do
   cmd=${pair%%:*} pkg=${pair#*:}
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
     need+=("$pkg")
   fi
 done
+# A font for chromium's text (it depends on fontconfig, not on a font).
+if [ ! -d /usr/share/fonts/truetype/dejavu ]; then need+=(fonts-dejavu-core); fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -10,6 +10,10 @@
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
 //	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
+//	cpsstack want FILE MODULE yes|no|always
+//	                        set a module's WantPrimary through the Primary
+//	cpsstack web [-listen 127.0.0.1:8080] [-controls] FILE
+//	                        a live page of the stack (stack/web)
 //	cpsstack down FILE      stop everything
 //
 // FILE may be left out after an `up`: run/current names the last stack
@@ -24,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,6 +36,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -57,7 +63,8 @@ func main() {
 
 const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; " +
 	"cpsstack fail [FILE] device CABINET/SLOT link-down|fault|remove|insert; cpsstack fail [FILE] cabinet CABINET ps1-off|ps2-off|remove; " +
-	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET"
+	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET; cpsstack want [FILE] MODULE yes|no|always; " +
+	"cpsstack web [-listen ADDR] [-controls] [FILE]"
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -71,6 +78,8 @@ func run(args []string) error {
 	control := fs.String("control", "", "chassis control socket `path` (chassis)")
 	stateFile := fs.String("state", "", "device state `file` (chassis)")
 	stackPath := fs.String("stack", "", "stack `file` whose devices the chassis carries (chassis)")
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` the page is served on (web)")
+	controls := fs.Bool("controls", false, "offer fault injection and WantPrimary on the page (web)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -78,7 +87,7 @@ func run(args []string) error {
 		return runChassis(*socket, *control, *stackPath, *stateFile)
 	}
 	rest := fs.Args()
-	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1}[cmd]
+	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1, "want": 2, "web": 0}[cmd]
 	if (cmd == "fail" || cmd == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
 		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
 	}
@@ -110,15 +119,13 @@ func run(args []string) error {
 	case "up":
 		return up(file, st, dir)
 	case "fail":
-		if hasTarget(rest, 0) {
-			return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(rest, " "))
-		}
-		return fail(st, dir, rest[0], rest[1])
+		return inject(file, st, dir, false, rest)
 	case "restore":
-		if hasTarget(rest, 0) {
-			return ask(filepath.Join(dir, "chassis.ctl"), "restore-"+rest[0]+" "+rest[1])
-		}
-		return restore(file, st, dir, rest[0])
+		return inject(file, st, dir, true, rest)
+	case "want":
+		return setWant(st, rest[0], rest[1])
+	case "web":
+		return serveWeb(file, st, dir, *listen, *controls)
 	case "down":
 		return down(dir)
 	case "status":
@@ -135,6 +142,37 @@ func run(args []string) error {
 	}
 	return errors.New(usage)
 }
+
+// inject carries out `cpsstack fail` (restoring false) or `cpsstack
+// restore` with the operands after FILE: MODULE FAULT, device B/S FAULT,
+// cabinet B FAULT; MODULE, device B/S, cabinet B. The command line and the
+// web page's controls both come here.
+func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []string) error {
+	target := hasTarget(ops, 0)
+	want := map[bool]int{false: 2, true: 1}[restoring]
+	if target {
+		want++
+	}
+	if len(ops) != want {
+		return errors.New(usage)
+	}
+	switch {
+	case target && !restoring:
+		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
+	case target:
+		return ask(filepath.Join(dir, "chassis.ctl"), "restore-"+ops[0]+" "+ops[1])
+	case !restoring:
+		return fail(st, dir, ops[0], ops[1])
+	}
+	return restore(file, st, dir, ops[0])
+}
+
+// Faults `cpsstack fail` offers, by target.
+func moduleFaults() []string {
+	return []string{"kill", "hang", "link-down", "backplane-down", "isolate"}
+}
+func deviceFaults() []string  { return []string{"link-down", "fault", "remove", "insert"} }
+func cabinetFaults() []string { return []string{"ps1-off", "ps2-off", "remove"} }
 
 // hasTarget tells whether operand i names a device or cabinet fault.
 func hasTarget(rest []string, i int) bool {
@@ -575,7 +613,7 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 		}
 		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
 	}
-	return fmt.Errorf("unknown fault %q: kill, hang, link-down, backplane-down or isolate", action)
+	return fmt.Errorf("unknown fault %q: one of %s", action, strings.Join(moduleFaults(), ", "))
 }
 
 // restore clears every fault of one module: a killed module is started
@@ -658,36 +696,84 @@ type row struct {
 	Negotiation *member.Status `json:"negotiation,omitempty"`
 }
 
+// query asks every module's agent, all at once (a silent module costs its
+// timeout once, not once per module), for its role, eligibility and
+// preference.
 func query(st *stackfile.Stack) []row {
-	var rows []row
+	rows := make([]row, len(st.Modules))
 	reg := mib.DefaultRegistry()
-	for _, m := range st.Modules {
-		r := row{Module: m.Name, Cabinet: int32(m.Cabinet), Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
-		g := &gosnmp.GoSNMP{Target: m.SNMP.Addr().String(), Port: m.SNMP.Port(), Community: "public",
-			Version: gosnmp.Version2c, Timeout: time.Second, Retries: 1}
-		var oids []string
-		for _, col := range []string{"cpsmm100IsPrimary", "cpsmm100CanPrimary", "cpsmm100WantPrimary"} {
-			oids = append(oids, "."+reg.MustLookup(col).OID.Append(m.At().Index()...).String())
-		}
-		if err := g.Connect(); err != nil {
-			r.Err = err.Error()
-			rows = append(rows, r)
-			continue
-		}
-		res, err := g.Get(oids)
-		g.Conn.Close()
-		if err != nil || len(res.Variables) != 3 || res.Variables[0].Type != gosnmp.Integer {
-			r.Err = fmt.Sprint("no answer: ", err)
-			rows = append(rows, r)
-			continue
-		}
-		v := func(i int) int { return int(gosnmp.ToBigInt(res.Variables[i].Value).Int64()) }
-		r.Role = map[int]string{1: "primary", 2: "standby"}[v(0)]
-		r.Can = map[int]string{1: "yes", 2: "no"}[v(1)]
-		r.Want = map[int]string{1: "yes", 2: "no", 3: "always"}[v(2)]
-		rows = append(rows, r)
+	var wg sync.WaitGroup
+	for i, m := range st.Modules {
+		wg.Go(func() { rows[i] = queryOne(reg, m) })
 	}
+	wg.Wait()
 	return rows
+}
+
+func queryOne(reg *mib.Registry, m stackfile.Module) row {
+	r := row{Module: m.Name, Cabinet: int32(m.Cabinet), Slot: m.Slot, SNMP: m.SNMP.String(), Role: "unknown"}
+	g := &gosnmp.GoSNMP{Target: m.SNMP.Addr().String(), Port: m.SNMP.Port(), Community: "public",
+		Version: gosnmp.Version2c, Timeout: time.Second, Retries: 1}
+	var oids []string
+	for _, col := range []string{"cpsmm100IsPrimary", "cpsmm100CanPrimary", "cpsmm100WantPrimary"} {
+		oids = append(oids, "."+reg.MustLookup(col).OID.Append(m.At().Index()...).String())
+	}
+	if err := g.Connect(); err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	res, err := g.Get(oids)
+	g.Conn.Close()
+	if err != nil || len(res.Variables) != 3 || res.Variables[0].Type != gosnmp.Integer {
+		r.Err = fmt.Sprint("no answer: ", err)
+		return r
+	}
+	v := func(i int) int { return int(gosnmp.ToBigInt(res.Variables[i].Value).Int64()) }
+	r.Role = map[int]string{1: "primary", 2: "standby"}[v(0)]
+	r.Can = map[int]string{1: "yes", 2: "no"}[v(1)]
+	r.Want = map[int]string{1: "yes", 2: "no", 3: "always"}[v(2)]
+	return r
+}
+
+// setWant sets module name's cpsmm100WantPrimary through the Primary, the
+// one module that distributes a Set to another's row.
+func setWant(st *stackfile.Stack, name, want string) error {
+	m, ok := st.Module(name)
+	if !ok {
+		return fmt.Errorf("stack %s has no module %q", st.Name, name)
+	}
+	v, ok := map[string]int{"yes": 1, "no": 2, "always": 3}[want]
+	if !ok {
+		return fmt.Errorf("WantPrimary %q: want yes, no or always", want)
+	}
+	var primary string
+	for _, r := range query(st) {
+		if r.Role == "primary" {
+			primary = r.SNMP
+		}
+	}
+	if primary == "" {
+		return errors.New("no module answers as Primary")
+	}
+	ap, err := netip.ParseAddrPort(primary)
+	if err != nil {
+		return err
+	}
+	g := &gosnmp.GoSNMP{Target: ap.Addr().String(), Port: ap.Port(), Community: "private",
+		Version: gosnmp.Version2c, Timeout: 2 * time.Second, Retries: 0}
+	if err := g.Connect(); err != nil {
+		return err
+	}
+	defer g.Conn.Close()
+	oid := "." + mib.DefaultRegistry().MustLookup("cpsmm100WantPrimary").OID.Append(m.At().Index()...).String()
+	res, err := g.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: v}})
+	if err != nil {
+		return fmt.Errorf("set WantPrimary of %s through the Primary %s: %w", name, primary, err)
+	}
+	if res.Error != gosnmp.NoError {
+		return fmt.Errorf("set WantPrimary of %s through the Primary %s: %s", name, primary, res.Error)
+	}
+	return nil
 }
 
 func printTable(rows []row) error {
@@ -703,18 +789,30 @@ func printTable(rows []row) error {
 	return w.Flush()
 }
 
-func status(st *stackfile.Stack, dir string, asJSON bool) error {
+// statusRows is every module's row as its agent reports it, with the
+// module's own account from its control socket: what `status` prints and
+// the web page draws.
+func statusRows(st *stackfile.Stack, dir string) []row {
 	rows := query(st)
+	var wg sync.WaitGroup
 	for i := range rows {
-		n, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
-		if err != nil {
-			if rows[i].Err == "" {
-				rows[i].Err = "no negotiation state: " + err.Error()
+		wg.Go(func() {
+			n, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
+			if err != nil {
+				if rows[i].Err == "" {
+					rows[i].Err = "no negotiation state: " + err.Error()
+				}
+				return
 			}
-			continue
-		}
-		rows[i].Negotiation = n
+			rows[i].Negotiation = n
+		})
 	}
+	wg.Wait()
+	return rows
+}
+
+func status(st *stackfile.Stack, dir string, asJSON bool) error {
+	rows := statusRows(st, dir)
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

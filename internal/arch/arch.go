@@ -56,6 +56,8 @@ func Rules() []Rule {
 			Why: "one job of the loop: requests and Acks through a Sender, nothing of the module, the election or the other parts"},
 		{Pkg: "stack/member/devcache", Forbid: []string{"stack/member", "stack/member/configrpc", "negotiation/...", "agent/...", "stack/transport"},
 			Why: "one job of the loop: the device cache through a Sender, nothing of the election or the other parts"},
+		{Pkg: "stack/web", Forbid: append(runtime, "stack/member/..."),
+			Why: "the page sees the stack as an NMS and `cpsstack status` do (SNMP, the status rows, the logs), never its runtime"},
 		{Pkg: "...", Forbid: []string{"cmd/..."},
 			Why: "commands are at the top: nothing imports them"},
 	}
