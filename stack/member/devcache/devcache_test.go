@@ -571,6 +571,40 @@ func TestTickPolls(t *testing.T) {
 	})
 }
 
+// TestSameReportWritesNothing: once a converter and its cabinet are
+// known, the same report again (every poll of a settled stack) allocates
+// and writes nothing; a changed one is still taken, and a row turned
+// dirty by silence is written clean again by the same report.
+func TestSameReportWritesNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	at := ident.At(1, 4)
+	d := h.device(at, device.Cettf100)
+	cab := cabinet(1, 18, "cpsmc1800").Report()
+	now := t0
+	h.hear(now, false, false, cab)
+	h.hear(now, false, false, d.Report())
+	r := d.Report()
+	if allocs := testing.AllocsPerRun(100, func() {
+		h.c.Report(now, false, r, false)
+		h.c.Report(now, false, cab, false)
+	}); allocs != 0 {
+		t.Errorf("the same reports again: %.1f allocations, want 0", allocs)
+	}
+	if got := h.intValue("cettf100CacheClean", 1, 4); got != mib.Clean {
+		t.Fatalf("cettf100CacheClean = %d, want clean", got)
+	}
+	// Silence for three polls: dirty; the same report: clean again.
+	now = now.Add(3 * poll)
+	h.c.Tick(now, false)
+	if got := h.intValue("cettf100CacheClean", 1, 4); got != mib.Dirty {
+		t.Fatalf("after three silent polls cettf100CacheClean = %d, want dirty", got)
+	}
+	h.hear(now, false, false, r)
+	if got := h.intValue("cettf100CacheClean", 1, 4); got != mib.Clean {
+		t.Fatalf("the same report after silence: cettf100CacheClean = %d, want clean", got)
+	}
+}
+
 // TestNextPoll: with NextPoll (a stack's grid), the polls after the first
 // fall where it says, not a poll interval after the previous one.
 func TestNextPoll(t *testing.T) {
