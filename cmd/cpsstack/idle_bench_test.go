@@ -77,6 +77,11 @@ func BenchmarkIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 
+		// The floor: as many minimal Go processes exchanging the same
+		// adverts, aligned, one P (idle_ref_test.go).
+		peerPids, stopPeers := startIdlePeers(b, len(s.addrs))
+		defer stopPeers()
+
 		type measured struct {
 			name string
 			pid  int
@@ -98,6 +103,7 @@ func BenchmarkIdle(b *testing.B) {
 
 		perModule := make([]float64, 0, rounds)
 		refPct := make([]float64, 0, rounds)
+		peerPct := make([]float64, 0, rounds)
 		busy := make([]float64, 0, rounds)
 		perProc := make([][]float64, len(procs))
 		for r := 0; r < rounds; r++ {
@@ -106,6 +112,10 @@ func BenchmarkIdle(b *testing.B) {
 				before[k] = cpuTime(pr.pid)
 			}
 			ref0 := cpuTime(ref.Pid())
+			var peers0 time.Duration
+			for _, p := range peerPids {
+				peers0 += cpuTime(p)
+			}
 			busy0, total0 := machineTicks(b)
 			start := time.Now()
 			time.Sleep(roundLen) // the measurement window itself
@@ -122,6 +132,11 @@ func BenchmarkIdle(b *testing.B) {
 			}
 			perModule = append(perModule, pct(sum, wall)/float64(len(s.addrs)))
 			refPct = append(refPct, pct(cpuTime(ref.Pid())-ref0, wall))
+			var peers1 time.Duration
+			for _, p := range peerPids {
+				peers1 += cpuTime(p)
+			}
+			peerPct = append(peerPct, pct(peers1-peers0, wall)/float64(len(peerPids)))
 			busy = append(busy, 100*float64(busy1-busy0)/float64(total1-total0))
 		}
 		_ = ref.Stop()
@@ -130,12 +145,15 @@ func BenchmarkIdle(b *testing.B) {
 		fmt.Printf("idle example stack (%d modules, 5 devices, timers 1s/3s, poll 1s), %d rounds of %s, medians:\n", len(s.addrs), rounds, roundLen)
 		fmt.Printf("  CPU per module, everything included: %.3f %% of one core (target <= 0.1 %%); rounds %s\n", median(perModule), fmtPcts(perModule))
 		fmt.Printf("  reference, one idle snmpd with no subagent: %.3f %% of one core\n", median(refPct))
+		fmt.Printf("  floor, a minimal Go process per module sending and reading the same adverts (2 per peer per second, aligned, one P): %.3f %% of one core; the stack costs %.1f x that\n",
+			median(peerPct), median(perModule)/median(peerPct))
 		fmt.Printf("  machine busy during the rounds: %.1f %% of all cores (rounds %s)\n", median(busy), fmtPcts(busy))
 		for k, pr := range procs {
 			fmt.Printf("  %-9s %.3f %% of one core\n", pr.name, median(perProc[k]))
 		}
 		b.ReportMetric(median(perModule), "%core/module")
 		b.ReportMetric(median(refPct), "%core/idle-snmpd")
+		b.ReportMetric(median(peerPct), "%core/floor-peer")
 		_, _ = s.cli("down")
 	}
 }
