@@ -9,7 +9,10 @@
 //	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
-//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
+//	cpsstack fail FILE MODULE ip-down   no IP traffic in or out of its Ethernet side, link up
+//	cpsstack fail FILE gateway IP down|loss PCT|delay DURATION
+//	                        (the responder the IP monitors poll for that address)
+//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET | gateway IP
 //	cpsstack want FILE MODULE yes|no|always
 //	                        set a module's WantPrimary through the Primary
 //	cpsstack web [-listen 127.0.0.1:8080] [-controls] FILE
@@ -61,9 +64,10 @@ func main() {
 	}
 }
 
-const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; " +
+const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate|ip-down; " +
+	"cpsstack fail [FILE] gateway IP down|loss PCT|delay DURATION; " +
 	"cpsstack fail [FILE] device CABINET/SLOT link-down|fault|remove|insert; cpsstack fail [FILE] cabinet CABINET ps1-off|ps2-off|remove; " +
-	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET; cpsstack want [FILE] MODULE yes|no|always; " +
+	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET|gateway IP; cpsstack want [FILE] MODULE yes|no|always; " +
 	"cpsstack web [-listen ADDR] [-controls] [FILE]"
 
 func run(args []string) error {
@@ -90,6 +94,9 @@ func run(args []string) error {
 	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1, "want": 2, "web": 0}[cmd]
 	if (cmd == "fail" || cmd == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
 		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
+	}
+	if cmd == "fail" && (hasArg(rest, 0) || hasArg(rest, 1)) {
+		operands++ // fail [FILE] gateway IP loss PCT
 	}
 	var file string
 	switch {
@@ -153,10 +160,18 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 	if target {
 		want++
 	}
+	if !restoring && hasArg(ops, 0) {
+		want++
+	}
 	if len(ops) != want {
 		return errors.New(usage)
 	}
 	switch {
+	case target && ops[0] == "gateway" && !restoring:
+		if f := ops[2]; f != "down" && f != "loss" && f != "delay" {
+			return fmt.Errorf("unknown gateway fault %q: one of %s", f, strings.Join(gatewayFaults(), ", "))
+		}
+		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target && !restoring:
 		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target:
@@ -169,14 +184,22 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 
 // Faults `cpsstack fail` offers, by target.
 func moduleFaults() []string {
-	return []string{"kill", "hang", "link-down", "backplane-down", "isolate"}
+	return []string{"kill", "hang", "link-down", "backplane-down", "isolate", "ip-down"}
 }
+func gatewayFaults() []string { return []string{"down", "loss", "delay"} }
 func deviceFaults() []string  { return []string{"link-down", "fault", "remove", "insert"} }
 func cabinetFaults() []string { return []string{"ps1-off", "ps2-off", "remove"} }
 
-// hasTarget tells whether operand i names a device or cabinet fault.
+// hasTarget tells whether operand i names a device, cabinet or gateway
+// fault.
 func hasTarget(rest []string, i int) bool {
-	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet")
+	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet" || rest[i] == "gateway")
+}
+
+// hasArg tells whether operand i starts a gateway fault with an argument
+// (gateway IP loss PCT, gateway IP delay DURATION).
+func hasArg(rest []string, i int) bool {
+	return len(rest) > i+2 && rest[i] == "gateway" && (rest[i+2] == "loss" || rest[i+2] == "delay")
 }
 
 // runChassis carries the backplane until SIGTERM; its control socket takes
@@ -273,6 +296,22 @@ func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error
 			return err
 		}
 		return host.RestoreDevice(int32(at.Cabinet), at.Slot)
+	case (len(f) == 3 || len(f) == 4) && f[0] == "gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		arg := ""
+		if len(f) == 4 {
+			arg = f[3]
+		}
+		return host.GatewayFault(a, f[2], arg)
+	case len(f) == 2 && f[0] == "restore-gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		return host.RestoreGateway(a)
 	case len(f) == 3 && f[0] == "cabinet":
 		b, err := strconv.Atoi(f[1])
 		if err != nil {
@@ -605,6 +644,10 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
 		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
+	case "ip-down":
+		// Its Ethernet side carries no IP (no adverts, no probes, no
+		// answers), its link up: only its IP monitor can tell.
+		return ask(filepath.Join(dir, name, "control.sock"), "ip down")
 	case "isolate":
 		// A partition: silent on both paths, but its link up, so it stays
 		// eligible and keeps (or takes) the Primary role on its side.
