@@ -62,8 +62,8 @@ type Host struct {
 
 	tr       *transport.Transport
 	macs     []*net.UDPConn
-	gateways []*Gateway // the IP monitors' targets
-	seq  atomic.Uint64 // sequence numbers of the aggregation converters' frames
+	gateways []*Gateway    // the IP monitors' targets
+	seq      atomic.Uint64 // sequence numbers of the aggregation converters' frames
 }
 
 // Config configures a Host.
