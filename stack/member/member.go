@@ -25,6 +25,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/device"
 	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/ipmon"
 	"github.com/cpsmm/cpsmm/stack/member/configrpc"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
@@ -37,6 +38,9 @@ type Transport interface {
 	Send(typ backplane.Type, flags uint8, payload []byte) error
 	SendBackplane(typ backplane.Type, payload []byte) error
 	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
+	// SendRaw sends a datagram that is not a frame (an IP monitor probe)
+	// over Ethernet.
+	SendRaw(to netip.AddrPort, b []byte) error
 	// SetLink cuts (false) or restores the Ethernet side.
 	SetLink(up bool)
 	// Run receives until ctx is done, delivering every frame to the
@@ -59,7 +63,20 @@ type Config struct {
 	// AckTimeout bounds the wait for a distributed Set's Ack (default
 	// configrpc.DefaultTimeout).
 	AckTimeout time.Duration
-	Log        logrus.FieldLogger
+	// IPMonitor, if set, is the module's IP monitor of its Ethernet side.
+	IPMonitor *IPMonitor
+	Log       logrus.FieldLogger
+}
+
+// IPMonitor configures a member's IP monitor (stack/ipmon).
+type IPMonitor struct {
+	// Monitor: interval, misses, successes and the target addresses
+	// (Targets, by name); the peers are filled from Peers.
+	Monitor ipmon.Config
+	// Targets is where each target answers (its responder).
+	Targets map[string]netip.AddrPort
+	// Peers are the other modules' Ethernet sides, polled when set.
+	Peers map[ident.MAC]netip.AddrPort
 }
 
 // Command is a fault injected into the member's module.
@@ -70,15 +87,24 @@ const (
 	LinkDown        Command = iota + 1 // the Ethernet link goes down: ineligible
 	LinkUp                             // link up again (ends an isolation too)
 	EthernetIsolate                    // cut off from the other modules' Ethernet sides, link up
+	IPDown                             // no IP traffic in or out of the Ethernet side, link up (LinkUp ends it)
 )
 
 func (c Command) String() string {
-	return [...]string{"", "link down", "link up", "ethernet isolate"}[c]
+	return [...]string{"", "link down", "link up", "ethernet isolate", "ip down"}[c]
 }
 
 type delivery struct {
 	path  transport.Path
 	frame backplane.Frame
+	// probe, when set, is an answer to one of the IP monitor's probes,
+	// from the address it came from.
+	probe *probeAnswer
+}
+
+type probeAnswer struct {
+	from netip.AddrPort
+	seq  uint32
 }
 
 type control struct {
@@ -95,12 +121,18 @@ type Member struct {
 	tr  Transport
 
 	// Loop-owned.
-	node  *negotiation.Node
-	rpc   *configrpc.RPC
-	dev   *devcache.Cache
-	shown map[ident.MAC]module.PeerView // peers' rows as last written
-	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
-	nseen int
+	node         *negotiation.Node
+	rpc          *configrpc.RPC
+	dev          *devcache.Cache
+	shown        map[ident.MAC]module.PeerView // peers' rows as last written
+	seen         [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
+	nseen        int
+	mon          *ipmon.Monitor                // nil: no IP monitor
+	monAt        map[ipmon.Host]netip.AddrPort // where each monitored host answers
+	monOf        map[netip.AddrPort]ipmon.Host // and the reverse
+	shownMon     []ipmon.HostStatus            // the monitor's rows as last written…
+	shownVerdict ipmon.Verdict                 // …and its verdict
+	monFailed    bool                          // the verdict the negotiation has
 
 	inbox    chan delivery
 	controls chan control
@@ -132,14 +164,20 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.node = node
+	if cfg.IPMonitor != nil {
+		if err := m.newMonitor(*cfg.IPMonitor, now); err != nil {
+			return nil, err
+		}
+	}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
 		select {
-		case m.inbox <- delivery{p, f}:
+		case m.inbox <- delivery{path: p, frame: f}:
 		default: // a flood: drop, as a saturated bus would
 		}
 	}
+	tc.Raw = m.raw
 	dial := cfg.Dial
 	if dial == nil {
 		dial = func(c transport.Config) (Transport, error) { return transport.New(c) }
@@ -261,6 +299,9 @@ func (m *Member) primary() bool { return m.node.Role() == negotiation.Primary }
 
 // tick advances every part's clock.
 func (m *Member) tick(now time.Time) {
+	if m.mon != nil {
+		m.mon.Tick(now)
+	}
 	m.node.Tick(now)
 	m.rpc.Tick(now)
 	m.dev.Tick(now, m.primary())
@@ -271,7 +312,11 @@ func (m *Member) tick(now time.Time) {
 // device cache. Between them the loop sleeps.
 func (m *Member) deadline() time.Time {
 	d := m.node.Deadline()
-	for _, t := range []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())} {
+	ts := []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())}
+	if m.mon != nil {
+		ts = append(ts, m.mon.Deadline())
+	}
+	for _, t := range ts {
 		if !t.IsZero() && t.Before(d) {
 			d = t
 		}
@@ -281,8 +326,14 @@ func (m *Member) deadline() time.Time {
 
 // receive handles one frame from the transport.
 func (m *Member) receive(now time.Time, d delivery) {
+	if d.probe != nil {
+		m.probeAnswered(now, *d.probe)
+		return
+	}
 	f := d.frame
 	switch f.Type {
+	case backplane.TypeIPMonitor:
+		m.monitorReport(now, f)
 	case backplane.TypeAdvert:
 		a, err := negotiation.UnmarshalAdvert(f.From, f.Payload)
 		if err != nil {
@@ -329,12 +380,17 @@ func (m *Member) control(now time.Time, c Command) {
 		// Cut off from the other modules' Ethernet sides with the link up:
 		// still eligible (a partition, with backplane-down).
 		m.tr.SetLink(false)
+	case IPDown:
+		// No IP in or out of the Ethernet side, the link up: adverts,
+		// probes and their answers stop; only the IP monitor can tell.
+		m.tr.SetLink(false)
 	}
 	m.log.WithFields(logrus.Fields{"command": c.String(), "reason": "fault injection"}).Info("fault injected")
 }
 
 // flush sends the node's adverts and shows its state in the module.
 func (m *Member) flush() {
+	m.flushMonitor()
 	rd := m.node.Ready()
 	sentAt := time.Now() // no peer hears these adverts before this
 	for _, a := range rd.Adverts {
@@ -347,6 +403,9 @@ func (m *Member) flush() {
 			f["peer"] = e.Peer.String()
 		}
 		m.log.WithFields(f).Info("negotiation event")
+		if e.Kind == negotiation.RoleChanged {
+			m.mod.ApplyRoleReason(e.Reason)
+		}
 	}
 	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
 	// The module answers IsPrimary yes only under a lease that runs out a

@@ -80,6 +80,8 @@ func (p *memPort) SendBackplane(typ backplane.Type, payload []byte) error {
 
 func (p *memPort) SendTo(netip.AddrPort, backplane.Type, []byte) error { return nil }
 
+func (p *memPort) SendRaw(netip.AddrPort, []byte) error { return nil }
+
 func (p *memPort) SetLink(up bool) {
 	p.net.mu.Lock()
 	defer p.net.mu.Unlock()

@@ -70,6 +70,20 @@ type Objects struct {
 	EmuSessions      mib.Counter `mib:"cpsEmuAgentxSessions"`
 	EmuSaves         mib.Counter `mib:"cpsEmuConfigSaves"`
 	EmuSolicitations mib.Counter `mib:"cpsEmuSolicitations"`
+
+	IPMon struct {
+		Entry      mib.Entry `mib:"Entry"`
+		Host       mib.Str   `mib:"Host"`
+		Kind       mib.Int   `mib:"Kind"`
+		State      mib.Int   `mib:"State"`
+		Misses     mib.Int   `mib:"Misses"`
+		Successes  mib.Int   `mib:"Successes"`
+		LastChange mib.Ticks `mib:"LastChange"`
+		LastAnswer mib.Ticks `mib:"LastAnswer"`
+	} `mib:"cpsEmuIpMon"`
+	IPMonVerdict mib.Int `mib:"cpsEmuIpMonVerdict"`
+	IPMonReason  mib.Str `mib:"cpsEmuIpMonReason"`
+	RoleReason   mib.Str `mib:"cpsEmuRoleChangeReason"`
 }
 
 // Detail is a cabinet model's detail table (cpsMc1800Table, cpsMc1300Table).
