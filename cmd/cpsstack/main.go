@@ -907,6 +907,25 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
 				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
 		}
+		if im := n.IPMonitor; im != nil {
+			fmt.Printf("  ip monitor: %s; a poll every %s (%d probes), down after %d misses, up after %d successes\n",
+				im.Verdict, im.Interval, im.Probes, im.Misses, im.Successes)
+			for _, h := range im.Hosts {
+				name := h.Name
+				if mod, ok := names[h.Name]; ok {
+					name = mod + " (" + h.Name + ")"
+				}
+				state, last := "up", "never answered"
+				if !h.Up {
+					state = "DOWN"
+				}
+				if !h.LastAnswer.IsZero() {
+					last = "last answer " + ago(h.LastAnswer)
+				}
+				fmt.Printf("    %s %s: %s, %d consecutive misses, %d consecutive successes, %s; %d of %d polls answered\n",
+					h.Kind, name, state, h.Misses, h.Successes, last, h.Answered, h.Polls)
+			}
+		}
 	}
 	return nil
 }

@@ -160,7 +160,7 @@ func (m *Member) flushMonitor() {
 
 // IPMonitorStatus is the IP monitor's state, for `cpsstack status`.
 type IPMonitorStatus struct {
-	Interval  time.Duration      `json:"interval"`
+	Interval  string             `json:"interval"`
 	Misses    int                `json:"misses"`
 	Successes int                `json:"successes"`
 	Probes    int                `json:"probes"`
@@ -173,6 +173,6 @@ func (m *Member) monitorStatus() *IPMonitorStatus {
 		return nil
 	}
 	c := m.mon.Config()
-	return &IPMonitorStatus{Interval: c.Interval, Misses: c.Misses, Successes: c.Successes, Probes: c.Probes,
+	return &IPMonitorStatus{Interval: c.Interval.String(), Misses: c.Misses, Successes: c.Successes, Probes: c.Probes,
 		Verdict: m.mon.Verdict(), Hosts: m.mon.Status()}
 }
