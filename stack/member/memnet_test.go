@@ -28,8 +28,8 @@ type memPort struct {
 	deliver   func(transport.Path, backplane.Frame)
 	raw       func(netip.AddrPort, []byte) []byte
 	addr      netip.AddrPort // its Ethernet side
-	backplane bool // attached to the backplane
-	ethernet  bool // Ethernet link up
+	backplane bool           // attached to the backplane
+	ethernet  bool           // Ethernet link up
 	seq       uint64
 }
 
