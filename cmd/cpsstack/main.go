@@ -270,7 +270,8 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 
 // chassisCommand carries out one line of the chassis control socket:
 // "cut MAC", "restore MAC" (a module's attachment), "device B/S FAULT",
-// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B".
+// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B",
+// "gateway IP down|loss PCT|delay DURATION", "restore-gateway IP".
 func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error {
 	if len(f) == 2 && (f[0] == "cut" || f[0] == "restore") {
 		mac, err := net.ParseMAC(f[1])

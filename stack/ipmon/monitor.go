@@ -393,12 +393,6 @@ func (m *Monitor) Report(now time.Time, from string, r Report) {
 	m.evaluate()
 }
 
-// Forget drops what another module reported (it is gone).
-func (m *Monitor) Forget(from string) {
-	delete(m.reports, from)
-	m.evaluate()
-}
-
 func (m *Monitor) event(k EventKind, h Host, reason string) {
 	m.ready.Events = append(m.ready.Events, Event{Time: m.now, Kind: k, Host: h, Reason: reason})
 }
