@@ -22,6 +22,7 @@ import (
 func (m *Member) newMonitor(c IPMonitor, now time.Time) error {
 	cfg := c.Monitor
 	m.monAt, m.monOf = map[ipmon.Host]netip.AddrPort{}, map[netip.AddrPort]ipmon.Host{}
+	m.rawSeen = map[netip.AddrPort]uint32{}
 	for _, t := range cfg.Targets {
 		at, ok := c.Targets[t]
 		if !ok {
@@ -77,6 +78,13 @@ func (m *Member) raw(from netip.AddrPort, b []byte) []byte {
 	if m.mon == nil || ident.MAC(d.Sender) != m.mac {
 		return nil
 	}
+	// The first answer of a poll is enough: the other probes' answers do
+	// not wake the loop. (Only the transport's Ethernet goroutine runs
+	// this, so the map needs no lock.)
+	if m.rawSeen[from] == d.Seq {
+		return nil
+	}
+	m.rawSeen[from] = d.Seq
 	select {
 	case m.inbox <- delivery{probe: &probeAnswer{from: from, seq: d.Seq}}:
 	default:

@@ -133,6 +133,9 @@ type Member struct {
 	shownMon     []ipmon.HostStatus            // the monitor's rows as last written…
 	shownVerdict ipmon.Verdict                 // …and its verdict
 	monFailed    bool                          // the verdict the negotiation has
+	// rawSeen is the last poll answered per address; the transport's
+	// Ethernet goroutine alone uses it (raw).
+	rawSeen map[netip.AddrPort]uint32
 
 	inbox    chan delivery
 	controls chan control
