@@ -89,12 +89,12 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		im := st.IPMonitor
 		mon = &member.IPMonitor{Monitor: ipmon.Config{Interval: im.Interval, Misses: im.Misses, Successes: im.Successes,
 			Next: func(t time.Time) time.Time { return sched.Next(t, im.Interval) }},
-			Targets: map[string]netip.AddrPort{}}
-		for _, a := range st.TargetsOf(sm) {
+			Targets: map[string]netip.AddrPort{}, FollowGateway: len(im.Targets) == 0}
+		for _, a := range im.Targets {
 			mon.Monitor.Targets = append(mon.Monitor.Targets, a.String())
-			if at, ok := im.Hosts[a]; ok {
-				mon.Targets[a.String()] = at
-			}
+		}
+		for a, at := range im.Hosts {
+			mon.Targets[a.String()] = at
 		}
 		if im.Peers {
 			mon.Peers = map[ident.MAC]netip.AddrPort{}

@@ -386,6 +386,41 @@ func (m *Monitor) Answer(now time.Time, h Host, seq uint32) {
 	}
 }
 
+// SetTargets replaces the targets (the module's gateway changed): a
+// target kept keeps its state, a new one starts up with its first poll
+// at the next; the peers are untouched.
+func (m *Monitor) SetTargets(now time.Time, targets []string) error {
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if t == "" || seen[t] {
+			return fmt.Errorf("ipmon: target %q: empty or given twice", t)
+		}
+		seen[t] = true
+	}
+	m.Tick(now)
+	old := map[string]*host{}
+	var peers []*host
+	for _, h := range m.hosts {
+		if h.h.Kind == Target {
+			old[h.h.Name] = h
+		} else {
+			peers = append(peers, h)
+		}
+	}
+	hosts := make([]*host, 0, len(targets)+len(peers))
+	for _, t := range targets {
+		h := old[t]
+		if h == nil {
+			h = &host{h: Host{Target, t}, up: true}
+		}
+		hosts = append(hosts, h)
+	}
+	m.hosts = append(hosts, peers...)
+	m.cfg.Targets = append([]string(nil), targets...)
+	m.evaluate()
+	return nil
+}
+
 // Report takes another module's report of its monitor.
 func (m *Monitor) Report(now time.Time, from string, r Report) {
 	m.Tick(now)

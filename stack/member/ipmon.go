@@ -21,16 +21,14 @@ import (
 // newMonitor builds the monitor and its address book.
 func (m *Member) newMonitor(c IPMonitor, now time.Time) error {
 	cfg := c.Monitor
+	m.monCfg = c
 	m.monAt, m.monOf = map[ipmon.Host]netip.AddrPort{}, map[netip.AddrPort]ipmon.Host{}
 	m.rawSeen = map[netip.AddrPort]uint32{}
-	for _, t := range cfg.Targets {
-		at, ok := c.Targets[t]
-		if !ok {
-			continue // nowhere to poll it: reported as never answering
-		}
-		h := ipmon.Host{Kind: ipmon.Target, Name: t}
-		m.monAt[h], m.monOf[at] = at, h
+	if c.FollowGateway {
+		m.monGateway = m.mod.Gateway()
+		cfg.Targets = gatewayTargets(m.monGateway)
 	}
+	m.addTargets(cfg.Targets)
 	macs := make([]ident.MAC, 0, len(c.Peers))
 	for mac := range c.Peers {
 		if mac != m.mac {
@@ -58,6 +56,52 @@ func (m *Member) newMonitor(c IPMonitor, now time.Time) error {
 	}
 	m.mon = mon
 	return nil
+}
+
+// gatewayTargets is the target list of a module whose gateway is gw.
+func gatewayTargets(gw netip.Addr) []string {
+	if !gw.Is4() || gw.IsUnspecified() {
+		return nil
+	}
+	return []string{gw.String()}
+}
+
+// addTargets enters targets in the address book; one the stack does not
+// answer for is polled nowhere: it never answers.
+func (m *Member) addTargets(targets []string) {
+	for _, t := range targets {
+		if at, ok := m.monCfg.Targets[t]; ok {
+			h := ipmon.Host{Kind: ipmon.Target, Name: t}
+			m.monAt[h], m.monOf[at] = at, h
+		}
+	}
+}
+
+// followGateway, after a Set (or a Reset), points the monitor at the
+// module's gateway if it changed. Loop only.
+func (m *Member) followGateway(now time.Time) {
+	if m.mon == nil || !m.monCfg.FollowGateway {
+		return
+	}
+	gw := m.mod.Gateway()
+	if gw == m.monGateway {
+		return
+	}
+	old := m.monGateway
+	m.monGateway = gw
+	for h, at := range m.monAt {
+		if h.Kind == ipmon.Target {
+			delete(m.monAt, h)
+			delete(m.monOf, at)
+		}
+	}
+	targets := gatewayTargets(gw)
+	m.addTargets(targets)
+	if err := m.mon.SetTargets(now, targets); err != nil {
+		m.log.WithError(err).Error("ip monitor targets not changed")
+		return
+	}
+	m.log.WithFields(logrus.Fields{"old": old.String(), "new": gw.String(), "reason": "cpsmm100Gateway changed"}).Info("ip monitor target changed")
 }
 
 // raw takes a datagram from the Ethernet side that is not a frame, on the

@@ -62,7 +62,7 @@ func newMonitoredRig(t *testing.T, n int) *stackRig {
 			Negotiation: negotiation.Config{Hello: hello, Holdtime: 3 * hello},
 			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused"), Ethernet: eth[macN(i)]},
 			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet,
-			IPMonitor: &IPMonitor{Monitor: ipmon.Config{Interval: hello, Targets: []string{"192.0.2.1"}},
+			IPMonitor: &IPMonitor{Monitor: ipmon.Config{Interval: hello}, FollowGateway: true,
 				Targets: map[string]netip.AddrPort{"192.0.2.1": testGateway}, Peers: eth},
 		})
 		if err != nil {
@@ -160,4 +160,24 @@ func TestIPMonitorInTheLoop(t *testing.T) {
 	if ps := r.primaries(); len(ps) != 1 || ps[0] != q {
 		t.Errorf("Primaries %v with the shared gateway down, want [%d]", ps, q)
 	}
+	r.net.setGateway(testGateway, true)
+	for i := range r.mods {
+		r.waitValue(i, "cpsEmuIpMonVerdict", "1", 5*time.Second, 0)
+	}
+
+	// The monitor follows the gateway the MIB shows: a Standby set to a
+	// gateway nobody answers for fails its subnet; set back, it recovers.
+	s := 3 - p - q // the third module
+	sIdx := []uint32{1, uint32(s + 1)}
+	if err := r.set(s, r.vb(s, "cpsmm100Gateway", smi.IPAddress(netip.MustParseAddr("192.0.2.254")), sIdx...)); err != nil {
+		t.Fatalf("set the gateway: %v", err)
+	}
+	r.waitValue(s, "cpsEmuIpMonHost", "192.0.2.254", 5*time.Second, 1)
+	r.waitValue(s, "cpsEmuIpMonVerdict", "3", 5*time.Second, 0)
+	r.waitValue(s, "cpsmm100CanPrimary", "2", 5*time.Second, sIdx...)
+	if err := r.set(s, r.vb(s, "cpsmm100Gateway", smi.IPAddress(netip.MustParseAddr("192.0.2.1")), sIdx...)); err != nil {
+		t.Fatalf("set the gateway back: %v", err)
+	}
+	r.waitValue(s, "cpsEmuIpMonVerdict", "1", 5*time.Second, 0)
+	r.waitValue(s, "cpsmm100CanPrimary", "1", 5*time.Second, sIdx...)
 }

@@ -73,8 +73,12 @@ type IPMonitor struct {
 	// Monitor: interval, misses, successes and the target addresses
 	// (Targets, by name); the peers are filled from Peers.
 	Monitor ipmon.Config
-	// Targets is where each target answers (its responder).
+	// Targets is where each target address answers (its responder), for
+	// every address the stack answers for.
 	Targets map[string]netip.AddrPort
+	// FollowGateway: the target is the module's gateway, as its MIB
+	// shows it (cpsmm100Gateway), followed through Sets and Resets.
+	FollowGateway bool
 	// Peers are the other modules' Ethernet sides, polled when set.
 	Peers map[ident.MAC]netip.AddrPort
 }
@@ -133,6 +137,8 @@ type Member struct {
 	shownMon     []ipmon.HostStatus            // the monitor's rows as last written…
 	shownVerdict ipmon.Verdict                 // …and its verdict
 	monFailed    bool                          // the verdict the negotiation has
+	monCfg       IPMonitor                     // the monitor's configuration
+	monGateway   netip.Addr                    // the gateway it polls (FollowGateway)
 	// rawSeen is the last poll answered per address; the transport's
 	// Ethernet goroutine alone uses it (raw).
 	rawSeen map[netip.AddrPort]uint32
@@ -282,6 +288,7 @@ func (m *Member) Run(ctx context.Context) error {
 			m.receive(time.Now(), d)
 		case r := <-m.mod.Sets():
 			m.mod.Serve(r)
+			m.followGateway(time.Now())
 		case c := <-m.controls:
 			m.control(time.Now(), c.cmd)
 			close(c.reply)

@@ -1,6 +1,7 @@
 package module
 
 import (
+	"net/netip"
 	"time"
 )
 
@@ -45,6 +46,12 @@ func (m *Module) ApplyMonitor(rows []MonitorRow, verdict int32, reason string) {
 	}
 	m.monRows = len(rows)
 	m.store.Write([]uint32{0}, m.obj.IPMonVerdict.Of(verdict), m.obj.IPMonReason.Of(reason))
+}
+
+// Gateway returns the module's current cpsmm100Gateway.
+func (m *Module) Gateway() netip.Addr {
+	_, _, gw := m.currentIP()
+	return gw
 }
 
 // ApplyRoleReason shows why the module's role last changed. Loop only.
