@@ -76,7 +76,7 @@ func commands() []command {
 		{name: "web", group: "inspect", args: "[FILE]",
 			flags: func(fs *flag.FlagSet, o *options) {
 				runFlag(fs, o)
-				fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "serve the page on `ADDR`)
+				fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "serve the page on `ADDR`")
 				fs.BoolVar(&o.controls, "controls", false, "offer fault injection and WantPrimary on the page")
 			},
 			summary: "serve a live page of the stack until interrupted",
