@@ -70,7 +70,7 @@ func BenchmarkScale(b *testing.B) {
 		}
 		run := filepath.Join(dir, "run")
 		labCLI := func(args ...string) (string, error) {
-			cmd := exec.Command(filepath.Join(bin, "cpsstack"), append(args[:1:1], append([]string{"-run", run}, args[1:]...)...)...)
+			cmd := exec.Command(filepath.Join(bin, "cpsstack"), append([]string{"lab", args[0], "-run", run}, args[1:]...)...)
 			cmd.Stderr = os.Stderr // progress
 			out, err := cmd.Output()
 			return string(out), err
