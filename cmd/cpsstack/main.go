@@ -492,7 +492,9 @@ func waitSocket(path string, d time.Duration) error {
 
 // up brings the stack of file up in dir and waits until every module
 // answers SNMP and one is Primary; progress, if not nil, is told how many
-// modules answer each time that changes. It records the stack file in
+// modules answer each time that changes (and the modules are then asked
+// every 250 ms, not every 50: a lab brings many stacks up at once, and the
+// questions cost the machine what the start-up needs). It records the stack file in
 // dir/stack.path (so that -run DIR names the stack), and, if current, in
 // run/current beside dir.
 func up(file string, st *stackfile.Stack, dir string, progress func(answering int), current bool) ([]row, error) {
@@ -545,7 +547,10 @@ func up(file string, st *stackfile.Stack, dir string, progress func(answering in
 	}
 	// Every module answers SNMP, and the stack has settled on a Primary.
 	deadline := time.Now().Add(20*time.Second + st.Holdtime + 2*st.Hello)
-	told := -1
+	told, every := -1, 50*time.Millisecond
+	if progress != nil {
+		every = 250 * time.Millisecond
+	}
 	for {
 		rows := query(st)
 		answered, primaries := 0, 0
@@ -567,7 +572,7 @@ func up(file string, st *stackfile.Stack, dir string, progress func(answering in
 		if time.Now().After(deadline) {
 			return rows, fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries); logs in %s", answered, len(rows), primaries, dir)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
