@@ -45,18 +45,18 @@ func TestExampleLoads(t *testing.T) {
 // Every port, MAC and name of a lab is its own, across all its stacks,
 // the Ethernet sides included, and past the first block of 1000.
 func TestAllocationIsUnique(t *testing.T) {
-	lab, err := Parse("big.yaml", []byte("lab: big\nkey: 0123456789\nstacks: 700\nmodules: 3\ndevices: 20\nports: {base: 30000, loopback: 127.0.0.2}\n"))
+	lab, err := Parse("big.yaml", []byte("lab: big\nkey: 0123456789\nstacks: 335\nmodules: 3\ndevices: 16\nports: {base: 30000, loopback: 127.0.0.2}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lab.Modules != 2100 || len(lab.Stacks) != 700 || lab.Stacks[0].Name != "big-001" {
+	if lab.Modules != 1005 || len(lab.Stacks) != 335 || lab.Stacks[0].Name != "big-001" {
 		t.Fatalf("%d modules, %d stacks, first %s", lab.Modules, len(lab.Stacks), lab.Stacks[0].Name)
 	}
 	udp := map[netip.AddrPort]string{}
 	macs := map[string]string{}
 	for _, s := range lab.Stacks {
 		if c := len(s.Stack.Cabinets); c != 2 {
-			t.Fatalf("%s: %d cabinets for 23 slots", s.Name, c)
+			t.Fatalf("%s: %d cabinets for 19 slots", s.Name, c)
 		}
 		for _, m := range s.Stack.Modules {
 			who := s.Name + "/" + m.Name
@@ -75,8 +75,8 @@ func TestAllocationIsUnique(t *testing.T) {
 			}
 		}
 	}
-	if got := lab.Stacks[699].Stack.Modules[2].SNMP.Port(); got != 30000+2000*2+99 {
-		t.Errorf("module 2100's port %d", got)
+	if got := lab.Stacks[334].Stack.Modules[2].SNMP.Port(); got != 30000+2000+4 {
+		t.Errorf("module 1005's port %d", got)
 	}
 }
 
