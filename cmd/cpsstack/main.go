@@ -72,6 +72,17 @@ func run(args []string) error {
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
+		if len(args) == 2 && args[1] == "lab" {
+			for i, c := range commands() {
+				if c.group == "lab" {
+					if i > 0 {
+						fmt.Println()
+					}
+					printCommandHelp(os.Stdout, c)
+				}
+			}
+			return nil
+		}
 		if len(args) > 1 {
 			c, _, ok := lookup(args[1:])
 			if !ok {

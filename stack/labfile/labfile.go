@@ -311,7 +311,7 @@ func (p *parser) lab(doc *yaml.Node) *spec {
 	}
 	if s.stacks > 0 && s.modules > 0 {
 		first := int(s.macBase[0])<<16 | int(s.macBase[1])<<8 | int(s.macBase[2])
-		if first+s.stacks*s.modules > 1<<24-1 {
+		if first+s.stacks*s.modules > 1<<24 {
 			p.fail(top["mac_base"], "mac_base", "no room above it for %d MACs", s.stacks*s.modules)
 		}
 	}
