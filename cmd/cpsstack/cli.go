@@ -51,7 +51,7 @@ func runFlag(fs *flag.FlagSet, o *options) {
 
 func labFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.run, "run", "", "the lab's run directory `DIR`, one subdirectory per stack (default run/lab-NAME); with it, LABFILE may be left out")
-	fs.IntVar(&o.parallel, "parallel", 16, "bring up or down `N` stacks at once")
+	fs.IntVar(&o.parallel, "parallel", 16, "work on `N` stacks at once")
 }
 
 // commands is the command line's table.

@@ -55,7 +55,7 @@ func runLab(c command, o options, rest []string) error {
 	case "lab up":
 		return labUp(os.Stdout, os.Stderr, file, lab, dir, o.parallel)
 	case "lab status":
-		return labStatus(os.Stdout, lab, dir, o.json)
+		return labStatus(os.Stdout, lab, dir, o.json, o.parallel)
 	case "lab down":
 		return labDown(os.Stdout, os.Stderr, lab, dir, o.parallel)
 	}
@@ -303,10 +303,10 @@ func summarize(name, dir string, rows []row) stackSummary {
 }
 
 // labStatus prints per stack its Primary, modules up and faults, a total,
-// then every module's row.
-func labStatus(out io.Writer, lab *labfile.Lab, dir string, asJSON bool) error {
+// then every module's row; it asks parallel stacks at once.
+func labStatus(out io.Writer, lab *labfile.Lab, dir string, asJSON bool, parallel int) error {
 	sums := make([]stackSummary, len(lab.Stacks))
-	eachStack(len(lab.Stacks), 32, func(i int) {
+	eachStack(len(lab.Stacks), parallel, func(i int) {
 		s := lab.Stacks[i]
 		sdir := filepath.Join(dir, s.Name)
 		var rows []row

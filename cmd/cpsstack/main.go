@@ -73,12 +73,12 @@ func run(args []string) error {
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		if len(args) == 2 && args[1] == "lab" {
-			for i, c := range commands() {
+			sep := ""
+			for _, c := range commands() {
 				if c.group == "lab" {
-					if i > 0 {
-						fmt.Println()
-					}
+					fmt.Print(sep)
 					printCommandHelp(os.Stdout, c)
+					sep = "\n"
 				}
 			}
 			return nil
