@@ -382,12 +382,13 @@ func TestStandbyNeverNotifies(t *testing.T) {
 
 // TestPowerLost: pSPowerLost carries the OBJECTS of its definition (the
 // cpsMc1800 columns) at the cabinet's index whatever its model, with or
-// without a detail table (defect D8).
+// without power supply columns in its detail table (defect D8).
 func TestPowerLost(t *testing.T) {
 	for _, tc := range []struct {
 		model  string
-		detail string // the detail table's prefix, "" for none
-	}{{"cpsmc1300", "cpsMc1300"}, {"cpsmc0800", ""}, {"cpsmc1800", "cpsMc1800"}} {
+		detail string // the detail table's prefix
+		power  bool   // it has power supply columns
+	}{{"cpsmc1300", "cpsMc1300", true}, {"cpsmc0800", "cpsMc0800", false}, {"cpsmc1800", "cpsMc1800", true}} {
 		t.Run(tc.model, func(t *testing.T) {
 			m := model(t, tc.model)
 			if m.Detail != tc.detail {
@@ -411,7 +412,10 @@ func TestPowerLost(t *testing.T) {
 			h.hear(t0.Add(3*poll), true, false, cab.Report()) // no change
 			h.want(0, "pSPowerLost", "pSPowerLost")
 
-			if tc.detail != "" {
+			if got := h.intValue(tc.detail+"MRevision", idx...); got != 1 {
+				t.Errorf("%sMRevision %d, want 1", tc.detail, got)
+			}
+			if tc.power {
 				if got := h.intValue(tc.detail+"PSPower1", idx...); got != mib.Off {
 					t.Errorf("%sPSPower1 %d, want off", tc.detail, got)
 				}
