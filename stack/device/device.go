@@ -279,8 +279,9 @@ func detailDefaults() map[string]string {
 }
 
 // DetailColumns returns the columns of a detail table (prefix, e.g.
-// "smacf100") that the cabinet itself holds: all but BiaIndex,
-// Description and MRevision, which the management module writes.
+// "smacf100") that the cabinet holds in Detail: all but BiaIndex,
+// Description and MRevision, which the management module writes, and the
+// power supply columns, which PS1 and PS2 report.
 func DetailColumns(reg *mib.Registry, prefix string) []*mib.Object {
 	if prefix == "" {
 		return nil
@@ -290,6 +291,9 @@ func DetailColumns(reg *mib.Registry, prefix string) []*mib.Object {
 		return nil
 	}
 	skip := map[string]bool{prefix + "BiaIndex": true, prefix + "Description": true, prefix + "MRevision": true}
+	for _, ps := range []string{"PSPower1", "PSInUse1", "PSPower2", "PSInUse2"} {
+		skip[prefix+ps] = true
+	}
 	var cols []*mib.Object
 	for _, o := range reg.Objects() {
 		if o.Kind == mib.KindColumn && o.OID.HasPrefix(entry.OID) && len(o.OID) == len(entry.OID)+1 && !skip[o.Name] {
