@@ -124,12 +124,12 @@ type Cache struct {
 	mo    *module.Objects
 	obj   objects
 	cols  map[uint8]map[uint32]*mib.Object // device columns by number
-	types map[uint8]*slotTable               // the device types' tables
+	types map[uint8]*slotTable             // the device types' tables
 	// detailCols are the cabinets' own detail columns by table prefix and
 	// number (smacf100Table's settings).
 	detailCols map[string]map[uint32]*mib.Object
-	reg   *mib.Registry
-	cat   *catalog.Catalog
+	reg        *mib.Registry
+	cat        *catalog.Catalog
 
 	slots   map[ident.Slot]*slotView
 	cabs    map[ident.Cabinet]*cabView
