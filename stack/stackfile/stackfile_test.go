@@ -33,6 +33,36 @@ func TestExampleLoads(t *testing.T) {
 	}
 }
 
+// TestEveryModelExampleLoads: examples/every-model.yaml names every
+// cabinet model and device type of the catalog.
+func TestEveryModelExampleLoads(t *testing.T) {
+	st, err := Load("../../examples/every-model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, types := map[string]bool{}, map[string]bool{}
+	for _, c := range st.Cabinets {
+		models[c.Model] = true
+	}
+	for _, d := range st.Devices {
+		types[d.Type] = true
+	}
+	cat := catalog.Default()
+	for _, m := range cat.CabinetNames() {
+		if !models[m] {
+			t.Errorf("no %s cabinet", m)
+		}
+	}
+	for _, d := range cat.DeviceTypeNames() {
+		if !types[d] {
+			t.Errorf("no %s device", d)
+		}
+	}
+	if len(st.Modules) != 3 {
+		t.Errorf("%d modules", len(st.Modules))
+	}
+}
+
 const good = `stack: t
 key: "0123456789"
 cabinets:
