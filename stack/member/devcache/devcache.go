@@ -315,7 +315,7 @@ func (c *Cache) expire(now time.Time) {
 		if v.ether && old {
 			delete(c.slots, at)
 			if cab := c.cabinet(at.Cabinet); cab != nil && cab.Model.Ethernet {
-				if _, seen := c.cabs[at.Cabinet]; !seen {
+				if cv, seen := c.cabs[at.Cabinet]; !seen || !cv.present {
 					// The unit is forgotten too: nothing of it remains.
 					c.store.DeleteRow(c.mo.Module.Entry, at.Index()...)
 					continue
