@@ -219,13 +219,15 @@ func eachStack(n, parallel int, f func(i int)) {
 
 // labDown stops every stack of the lab that runs, parallel at a time.
 func labDown(out, prog io.Writer, lab *labfile.Lab, dir string, parallel int) error {
-	var stopped, skipped atomic.Int64
+	var stopped, skipped, modulesDown atomic.Int64
 	p := startProgress(prog, func() string {
-		return fmt.Sprintf("lab %s: %d of %d stacks down", lab.Name, stopped.Load()+skipped.Load(), len(lab.Stacks))
+		return fmt.Sprintf("lab %s: %d of %d modules down, %d of %d stacks", lab.Name, modulesDown.Load(), lab.Modules,
+			stopped.Load()+skipped.Load(), len(lab.Stacks))
 	})
 	errs := make([]error, len(lab.Stacks))
 	eachStack(len(lab.Stacks), parallel, func(i int) {
 		sdir := filepath.Join(dir, lab.Stacks[i].Name)
+		defer modulesDown.Add(int64(len(lab.Stacks[i].Stack.Modules)))
 		if _, err := os.Stat(filepath.Join(sdir, "pids")); err != nil {
 			skipped.Add(1) // never brought up, or down already
 			return
