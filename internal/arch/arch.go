@@ -30,7 +30,9 @@ func Rules() []Rule {
 	return []Rule{
 		{Pkg: "stack/stackfile", Forbid: runtime,
 			Why: "configuration is read by the runtime, never the reverse: a stack file is validated against the catalog alone"},
-		{Pkg: "stack/device", Forbid: []string{"stack/stackfile"},
+		{Pkg: "stack/labfile", Forbid: runtime,
+			Why: "a lab file is configuration, as a stack file is: it generates stack files and validates them with stack/stackfile alone"},
+		{Pkg: "stack/device", Forbid: []string{"stack/stackfile", "stack/labfile"},
 			Why: "a device is built from its own device.Spec; the stack file's format does not reach the device model"},
 		{Pkg: "stack/chassis", Forbid: []string{"stack/module", "stack/member"},
 			Why: "the chassis emulates hardware, not a management module; cabinet models come from the catalog"},
