@@ -126,7 +126,7 @@ func randomSchedule(seed int64) error {
 		}
 		s.drain()
 		from := len(s.sends)
-		s.advance(time.Duration(r.Intn(int(4 * interval / time.Millisecond))) * time.Millisecond)
+		s.advance(time.Duration(r.Intn(int(4*interval/time.Millisecond))) * time.Millisecond)
 		if err := check(); err != nil {
 			return err
 		}
