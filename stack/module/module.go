@@ -39,6 +39,7 @@ type Module struct {
 	solicits atomic.Pointer[func() uint64]
 	notes    atomic.Pointer[func() NotifyStatus]
 	resets   chan struct{}
+	settings chan struct{} // a Set ended: settings may have changed
 
 	// In a stack the IsPrimary cells are live: yes only while the loop's
 	// lease holds, so that a module resumed after a pause (SIGSTOP) never
@@ -101,7 +102,7 @@ func New(o Options) (*Module, error) {
 		log:   o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
 		store: mib.NewStore(o.Registry), obj: objs, cat: cat, stateDir: o.StateDir, version: o.Version,
 		base: o.Config, inStack: o.Stack, own: []uint32{uint32(o.Config.Bia), uint32(o.Config.Slot)}, link: true,
-		resets: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
+		resets: make(chan struct{}, 1), settings: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
 		pending: map[uint64]*pendingCommit{},
 	}
 	zero := func() uint64 { return 0 }
@@ -134,6 +135,21 @@ func (m *Module) SetSessionCounter(fn func() uint64) { m.sessions.Store(&fn) }
 
 // SetSolicitationCounter makes cpsEmuSolicitations report fn().
 func (m *Module) SetSolicitationCounter(fn func() uint64) { m.solicits.Store(&fn) }
+
+// SettingsChanged receives after a Set of the module ended (committed or
+// not) or the module was reset: its settings (the trap managers and
+// interval among them) may have changed. One receiver.
+func (m *Module) SettingsChanged() <-chan struct{} { return m.settings }
+
+// NoteSettingsChanged wakes the SettingsChanged receiver; it never waits.
+// Whatever changes the module's own settings outside an SNMP Set of it
+// calls it.
+func (m *Module) NoteSettingsChanged() {
+	select {
+	case m.settings <- struct{}{}:
+	default:
+	}
+}
 
 // ManagerRow is one row of cpsEmuTrapMgrTable.
 type ManagerRow struct {
