@@ -52,8 +52,8 @@ func serveControl(ctx context.Context, path string, mem *member.Member, notes *n
 					}
 					b, _ := json.Marshal(struct {
 						member.Status
-						Managers managersStatus `json:"trap_managers"`
-					}{st, managersOf(notes.Managers())})
+						Managers trapmgr.Report `json:"trap_managers"`
+					}{st, notes.Managers().Report()})
 					fmt.Fprintln(c, string(b))
 					return
 				}
@@ -69,48 +69,4 @@ func serveControl(ctx context.Context, path string, mem *member.Member, notes *n
 		}
 	}()
 	return nil
-}
-
-// managersStatus is the trap managers' part of the status (`cpsstack
-// status --json`: "trap_managers").
-type managersStatus struct {
-	Keepalive string          `json:"keepalive"` // "off", or the interval ("5s")
-	Active    int             `json:"active"`    // 1…4, 0 for none
-	Queued    int             `json:"queued"`
-	Dropped   uint64          `json:"dropped"`
-	Managers  []managerStatus `json:"managers"`
-}
-
-type managerStatus struct {
-	Manager         int       `json:"manager"` // 1…4
-	Address         string    `json:"address"`
-	State           string    `json:"state"` // active, standby, failed, traps (keepalive off)
-	LastAck         time.Time `json:"last_ack,omitzero"`
-	Misses          int       `json:"consecutive_misses"`
-	Keepalives      uint64    `json:"keepalives_sent"`
-	KeepalivesAcked uint64    `json:"keepalives_acknowledged"`
-	Sent            uint64    `json:"notifications_sent"`
-	Acked           uint64    `json:"notifications_acknowledged"`
-	Queued          int       `json:"notifications_queued"`
-	Dropped         uint64    `json:"notifications_dropped"`
-}
-
-func managersOf(st trapmgr.Status) managersStatus {
-	out := managersStatus{Keepalive: "off", Active: st.Active + 1, Queued: st.Queued, Dropped: st.Dropped, Managers: []managerStatus{}}
-	if st.On {
-		out.Keepalive = st.Interval.String()
-	}
-	for _, ms := range st.Managers {
-		if ms.State == trapmgr.Unconfigured || !ms.Addr.IsValid() {
-			continue
-		}
-		state := ms.State.String()
-		if !st.On {
-			state = "traps"
-		}
-		out.Managers = append(out.Managers, managerStatus{Manager: ms.Slot + 1, Address: ms.Addr.String(), State: state,
-			LastAck: ms.LastAck, Misses: ms.Misses, Keepalives: ms.Keepalives, KeepalivesAcked: ms.KeepalivesAcked,
-			Sent: ms.Sent, Acked: ms.Acked, Queued: ms.Queued, Dropped: ms.Dropped})
-	}
-	return out
 }
