@@ -309,3 +309,99 @@ func TestManagersFailOverAndBack(t *testing.T) {
 		t.Errorf("last heartbeat not from the new Primary m%d: %s", q+1, l[len(l)-1])
 	}
 }
+
+// BenchmarkManagerFailover measures, on the rig of
+// TestManagersFailOverAndBack (keepalive every 1 s, inform timeout
+// 500 ms), rounds of: kill the first manager at a random phase of the
+// keepalive → the second receives a keepalive (manager failover); start
+// the first again → the Primary's MIB shows it active (fail-back). A
+// device notification is raised every 150 ms throughout; at the end the
+// notifications acknowledged are compared with those the managers
+// received. Rounds: CPSMM_BENCH_MGR_ROUNDS (default 10).
+//
+//	go test -run '^$' -bench ManagerFailover -benchtime 1x ./cmd/cpsstack
+func BenchmarkManagerFailover(b *testing.B) {
+	rounds := 10
+	if s := os.Getenv("CPSMM_BENCH_MGR_ROUNDS"); s != "" {
+		rounds, _ = strconv.Atoi(s)
+	}
+	for i := 0; i < b.N; i++ {
+		r := startManagersRig(b)
+		mgr1, mgr2 := r.mgrs[0], r.mgrs[1]
+		p, _ := r.waitPrimary(-1, 10*time.Second)
+		waitCount(b, mgr1, oidHeartbeat, 1, 5*time.Second)
+		stop, done := make(chan struct{}), make(chan int)
+		go func() {
+			raised := 0
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					done <- raised
+					return
+				case <-time.After(150 * time.Millisecond):
+				}
+				cmd := []string{"restore", "device", "1/4"}
+				if k%2 == 0 {
+					cmd = []string{"fail", "device", "1/4", "fault"}
+				}
+				if _, err := r.cli(cmd...); err == nil {
+					raised++
+				}
+			}
+		}()
+		rnd := func() time.Duration { return time.Duration(time.Now().UnixNano()%1000) * time.Millisecond }
+		var over, back []time.Duration
+		for k := 0; k < rounds; k++ {
+			time.Sleep(rnd())
+			hb2 := mgr2.count(oidHeartbeat)
+			mgr1.kill()
+			t0 := time.Now()
+			over = append(over, waitCount(b, mgr2, oidHeartbeat, hb2+1, 10*time.Second))
+			for a, _ := r.managerStates(p); a != 3; a, _ = r.managerStates(p) {
+				if time.Since(t0) > 10*time.Second {
+					b.Fatal("mgr1 not failed in the MIB")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(rnd())
+			mgr1.start()
+			t1 := time.Now()
+			for a, _ := r.managerStates(p); a != 1; a, _ = r.managerStates(p) {
+				if time.Since(t1) > 10*time.Second {
+					b.Fatal("mgr1 not active again in the MIB")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			back = append(back, time.Since(t1))
+		}
+		close(stop)
+		raised := <-done
+		var rep *trapmgr.Report
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var err error
+			if rep, err = r.report(p); err == nil && rep.Queued == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("notifications still pending: %+v (%v)", rep, err)
+			}
+		}
+		var acked uint64
+		for _, m := range rep.Managers {
+			acked += m.Acked
+		}
+		received := r.deviceNotes()
+		lost := 0
+		if int(acked) > received {
+			lost = int(acked) - received
+		}
+		fmt.Printf("manager failover (%d kills of mgr1, keepalive 1 s, timeout 500 ms): kill -> keepalive at mgr2 p50 %s, max %s (bound 3 intervals: 2 intervals + timeout after the first keepalive missed); "+
+			"fail-back: restart -> mgr1 active p50 %s, max %s; notifications raised %d, acknowledged %d, received %d (duplicates %d), dropped %d, acknowledged lost %d\n",
+			rounds, percentile(over, 0.5).Round(time.Millisecond), percentile(over, 1).Round(time.Millisecond),
+			percentile(back, 0.5).Round(time.Millisecond), percentile(back, 1).Round(time.Millisecond),
+			raised, acked, received, received-int(acked), rep.Dropped, lost)
+		b.ReportMetric(float64(lost), "acked-lost")
+		b.ReportMetric(float64(percentile(over, 1).Milliseconds()), "failover-max-ms")
+		b.ReportMetric(float64(percentile(back, 1).Milliseconds()), "failback-max-ms")
+	}
+}
