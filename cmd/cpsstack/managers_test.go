@@ -258,6 +258,9 @@ func TestManagersFailOverAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if out, err := r.cli("status"); err == nil {
+		t.Logf("cpsstack status after the failover:\n%s", out)
+	}
 	if len(rep.Managers) != 2 || rep.Managers[0].State != "failed" || rep.Managers[1].State != "active" || rep.Managers[0].Misses < 3 {
 		t.Fatalf("status: %+v", rep)
 	}
