@@ -29,7 +29,7 @@ import (
 //     notification is acknowledged within a few intervals.
 func TestRandomSchedules(t *testing.T) {
 	runs := 2000
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		runs = 300
 	}
 	for seed := int64(1); seed <= int64(runs); seed++ {
