@@ -21,6 +21,7 @@ const (
 	oidErrorTrap  = ".1.3.6.1.4.1.868.1.4.1.2.1.0.111" // pSError
 	oidClearTrap  = ".1.3.6.1.4.1.868.1.4.1.2.1.0.112" // pSErrorClear
 	oidMgrState   = ".1.3.6.1.4.1.8072.9999.9999.868.1.12.1.3."
+	oidFault14    = ".1.3.6.1.4.1.868.2.4.1.2.2.3.1.11.1.4" // cettf100Fault.1.4
 )
 
 // manager is a real snmptrapd on its own loopback address (127.0.0.N,
@@ -189,8 +190,10 @@ func waitCount(t testing.TB, m *manager, oid string, n int, within time.Duration
 }
 
 // toggle raises one notification: a fault of converter 1/4 (pSError) or
-// its end (pSErrorClear).
-func (r *managersRig) toggle(t testing.TB, k int) {
+// its end (pSErrorClear), and waits until the Primary p shows it (it has
+// then raised the notification: a fault and its end within one poll
+// would raise none).
+func (r *managersRig) toggle(t testing.TB, p, k int) {
 	t.Helper()
 	var out string
 	var err error
@@ -201,6 +204,12 @@ func (r *managersRig) toggle(t testing.TB, k int) {
 	}
 	if err != nil {
 		t.Fatalf("device fault %d: %v\n%s", k, err, out)
+	}
+	want := int64(2 - (k+1)%2) // yes(1) after a fault, no(2) after its end
+	for deadline := time.Now().Add(5 * time.Second); r.getInt(p, oidFault14) != want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("cettf100Fault.1.4 not %d on the Primary within 5s", want)
+		}
 	}
 }
 
@@ -237,7 +246,7 @@ func TestManagersFailOverAndBack(t *testing.T) {
 	// Notifications go to the active manager only, as informs.
 	sent := 0
 	for ; sent < 4; sent++ {
-		r.toggle(t, sent)
+		r.toggle(t, p, sent)
 	}
 	eventually(t, 5*time.Second, "4 device notifications at mgr1", func() bool { return r.deviceNotes() >= 4 })
 
@@ -245,7 +254,7 @@ func TestManagersFailOverAndBack(t *testing.T) {
 	mgr1.kill()
 	hb2 := mgr2.count(oidHeartbeat)
 	for ; sent < 8; sent++ {
-		r.toggle(t, sent)
+		r.toggle(t, p, sent)
 	}
 	took := waitCount(t, mgr2, oidHeartbeat, hb2+1, 6*time.Second)
 	t.Logf("failover to mgr2 %s after the kill", took.Round(time.Millisecond))
@@ -272,7 +281,7 @@ func TestManagersFailOverAndBack(t *testing.T) {
 	t.Logf("fail-back: mgr1 heard a keepalive %s after its restart", took.Round(time.Millisecond))
 	eventually(t, 3*time.Second, "mgr1 active again", func() bool { a, b := r.managerStates(p); return a == 1 && b == 2 })
 	before := mgr1.count(oidErrorTrap) + mgr1.count(oidClearTrap)
-	r.toggle(t, sent)
+	r.toggle(t, p, sent)
 	sent++
 	eventually(t, 3*time.Second, "a notification at mgr1 after fail-back", func() bool {
 		return mgr1.count(oidErrorTrap)+mgr1.count(oidClearTrap) > before
