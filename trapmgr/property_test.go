@@ -73,8 +73,11 @@ func randomSchedule(seed int64) error {
 				break
 			}
 		}
-		if st.Active != want {
-			return fmt.Errorf("%s: active %d, want %d", s.at(s.now), st.Active, want)
+		if s.m.active != want {
+			return fmt.Errorf("%s: active %d, want %d", s.at(s.now), s.m.active, want)
+		}
+		if st.Running && st.Active != want {
+			return fmt.Errorf("%s: status active %d, want %d", s.at(s.now), st.Active, want)
 		}
 		n := 0
 		for _, ms := range st.Managers {
@@ -82,7 +85,7 @@ func randomSchedule(seed int64) error {
 				n++
 			}
 		}
-		if n > 1 || (n == 1) != (want >= 0) {
+		if n > 1 || (n == 1) != (want >= 0 && st.Running) {
 			return fmt.Errorf("%s: %d active managers", s.at(s.now), n)
 		}
 		if st.Queued > s.m.cfg.Capacity {

@@ -163,7 +163,11 @@ type ManagerStatus struct {
 type Status struct {
 	On       bool // Interval > 0
 	Interval time.Duration
-	Active   int // slot, -1 for none
+	// Running: keepalives are being sent (the module is Primary, or has
+	// notifications pending). While not, no manager shows as active: the
+	// one that would be shows as standby.
+	Running bool
+	Active  int // slot, -1 for none (or not running)
 	Managers [Slots]ManagerStatus
 	Queued   int    // pending: queued and in flight
 	Dropped  uint64 // every drop
@@ -543,15 +547,19 @@ func (m *Machine[T]) Deadline() time.Time {
 
 // Status returns the machine's state.
 func (m *Machine[T]) Status() Status {
-	st := Status{On: m.On(), Interval: m.cfg.Interval, Active: m.active, Queued: m.pending(), Dropped: m.dropped,
+	running := m.On() && m.primaryOrPending()
+	st := Status{On: m.On(), Interval: m.cfg.Interval, Running: running, Active: m.active, Queued: m.pending(), Dropped: m.dropped,
 		Enqueued: m.enqueued, Acked: m.acked}
+	if !running {
+		st.Active = -1
+	}
 	for i, mg := range m.mgrs {
 		ms := ManagerStatus{Slot: i, Addr: mg.addr, LastAck: mg.lastAck, Misses: mg.misses, Keepalives: mg.kaSent,
 			KeepalivesAcked: mg.kaAcked, Sent: mg.sent, Acked: mg.acked, Dropped: mg.dropped}
 		switch {
 		case !mg.addr.IsValid():
 			ms.State = Unconfigured
-		case i == m.active:
+		case i == m.active && running:
 			ms.State = Active
 			ms.Queued += len(m.queue)
 		case mg.failed:
