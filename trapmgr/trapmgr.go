@@ -166,8 +166,8 @@ type Status struct {
 	// Running: keepalives are being sent (the module is Primary, or has
 	// notifications pending). While not, no manager shows as active: the
 	// one that would be shows as standby.
-	Running bool
-	Active  int // slot, -1 for none (or not running)
+	Running  bool
+	Active   int // slot, -1 for none (or not running)
 	Managers [Slots]ManagerStatus
 	Queued   int    // pending: queued and in flight
 	Dropped  uint64 // every drop
