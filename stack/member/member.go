@@ -23,7 +23,6 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
-	"github.com/cpsmm/cpsmm/stack/device"
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member/configrpc"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
@@ -107,6 +106,7 @@ type Member struct {
 	shown map[ident.MAC]module.PeerView // peers' rows as last written
 	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
 	nseen int
+	memo  reportMemo
 	// lastPrimary is the last peer heard as Primary; wasPrimary the role
 	// last shown (for the role-change notification).
 	lastPrimary ident.MAC
@@ -310,7 +310,7 @@ func (m *Member) receive(now time.Time, d delivery) {
 		}
 		m.rpc.Ack(now, ident.MAC(f.From), a)
 	case backplane.TypeDeviceReport:
-		rs, err := device.UnmarshalReports(f.Payload)
+		rs, err := m.memo.decode(f.From, d.path, f.Payload)
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("device report dropped")
 			return
