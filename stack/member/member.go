@@ -111,6 +111,7 @@ type Member struct {
 	// last shown (for the role-change notification).
 	lastPrimary ident.MAC
 	wasPrimary  bool
+	gone        string // what became of lastPrimary, if it is no longer Primary
 
 	inbox    chan delivery
 	controls chan control
@@ -391,6 +392,17 @@ func (m *Member) flush() {
 // forced step-down and back is not "previous": a peer's only), and notes
 // the Primary peers it hears. Loop only.
 func (m *Member) roleChange(rd negotiation.Ready) {
+	name := func(mac ident.MAC) string {
+		if n := m.cfg.Names[mac]; n != "" {
+			return n
+		}
+		return mac.String()
+	}
+	for _, e := range rd.Events {
+		if e.Kind == negotiation.PeerDead && !m.lastPrimary.IsZero() && e.Peer == m.lastPrimary {
+			m.gone = name(m.lastPrimary) + " " + e.Reason
+		}
+	}
 	primary := rd.Role == negotiation.Primary
 	if primary && !m.wasPrimary {
 		reason := ""
@@ -404,9 +416,9 @@ func (m *Member) roleChange(rd negotiation.Ready) {
 		}
 		prev := ""
 		if !m.lastPrimary.IsZero() {
-			prev = m.cfg.Names[m.lastPrimary]
-			if prev == "" {
-				prev = m.lastPrimary.String()
+			prev = name(m.lastPrimary)
+			if m.gone != "" {
+				reason = m.gone + "; " + reason
 			}
 		}
 		vbs := m.mod.BecamePrimary(prev, reason)
@@ -420,8 +432,14 @@ func (m *Member) roleChange(rd negotiation.Ready) {
 	}
 	m.wasPrimary = primary
 	for _, p := range m.node.Peers() {
-		if p.Alive && p.Advert.Role == negotiation.Primary {
-			m.lastPrimary = p.ID
+		switch {
+		case p.Alive && p.Advert.Role == negotiation.Primary:
+			m.lastPrimary, m.gone = p.ID, ""
+		case p.ID == m.lastPrimary && p.Alive && m.gone == "":
+			m.gone = name(p.ID) + " stepped down"
+			if p.Advert.Resigning {
+				m.gone = name(p.ID) + " resigned (graceful stop)"
+			}
 		}
 	}
 }
