@@ -337,7 +337,7 @@ func TestRoleChangeNotification(t *testing.T) {
 	<-r.done[p]
 	q := r.waitOnePrimary(10*time.Second, p)
 	prev, reason := r.roleChange(q)
-	if prev != fmt.Sprintf("m%d", p+1) || reason == "" {
+	if prev != fmt.Sprintf("m%d", p+1) || !strings.HasPrefix(reason, fmt.Sprintf("m%d resigned (graceful stop); ", p+1)) {
 		t.Fatalf("failover role change: previous %q, reason %q", prev, reason)
 	}
 	o := r.mods[q].Objects()
