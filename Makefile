@@ -36,7 +36,7 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \
-	FuzzMachine,./trapmgr,15000x
+	FuzzMachine,./trapmgr,30000x
 FUZZTIME ?=
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
