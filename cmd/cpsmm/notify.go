@@ -121,6 +121,9 @@ func (n *notifier) run(ctx context.Context) {
 		case id := <-n.acks:
 			sm.Ack(time.Now(), id)
 		case p := <-n.roles:
+			// The settings again too: a Set distributed to this module
+			// may have changed them without waking the notifier.
+			configure()
 			n.primary = p
 			sm.SetPrimary(time.Now(), p)
 		case <-n.mod.SettingsChanged():
