@@ -34,9 +34,8 @@ type notifier struct {
 	sink     chan []smi.VarBind
 	acks     chan uint64
 	roles    chan bool
-	primary  bool
 	status   atomic.Pointer[trapmgr.Status]
-	// Timeout overrides the machine's inform timeout (tests).
+	// cfg configures the machine (zero: the defaults; tests may shorten it).
 	cfg trapmgr.Config
 }
 
@@ -124,7 +123,6 @@ func (n *notifier) run(ctx context.Context) {
 			// The settings again too: a Set distributed to this module
 			// may have changed them without waking the notifier.
 			configure()
-			n.primary = p
 			sm.SetPrimary(time.Now(), p)
 		case <-n.mod.SettingsChanged():
 			configure()
