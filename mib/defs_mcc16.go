@@ -15,6 +15,7 @@ func ipAddress() Syntax { return Syntax{Base: smi.TypeIPAddress} }
 func objectID() Syntax  { return Syntax{Base: smi.TypeObjectID} }
 func timeTicks() Syntax { return Syntax{Base: smi.TypeTimeTicks} }
 func counter32() Syntax { return Syntax{Base: smi.TypeCounter32} }
+func gauge32() Syntax   { return Syntax{Base: smi.TypeGauge32} }
 
 // enum builds an enumerated INTEGER from "label", value pairs.
 func enum(pairs ...any) Syntax {
@@ -73,7 +74,7 @@ func (d *defBuilder) table(prefix, oid string, index []string, cols []column) {
 	d.add(Object{Name: prefix + "Entry", OID: e, Kind: KindEntry, Access: NotAccessible, Index: idx})
 	for i, c := range cols {
 		for _, ix := range index {
-			if ix == c.name && c.syntax.Base == smi.TypeInteger && len(c.syntax.Enums) == 0 {
+			if ix == c.name && c.syntax.Base == smi.TypeInteger && len(c.syntax.Enums) == 0 && !c.syntax.HasRange {
 				// SMIv2 wants a range on an integer index.
 				c.syntax.HasRange, c.syntax.Min, c.syntax.Max = true, 1, 2147483647
 			}

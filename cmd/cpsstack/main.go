@@ -56,6 +56,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/trapmgr"
 )
 
 func main() {
@@ -766,6 +767,9 @@ type row struct {
 	Err     string `json:"error,omitempty"`
 	// Negotiation is the module's own account (its control socket).
 	Negotiation *member.Status `json:"negotiation,omitempty"`
+	// TrapManagers: the module's keepalive to its trap managers (its
+	// control socket).
+	TrapManagers *trapmgr.Report `json:"trap_managers,omitempty"`
 }
 
 // query asks every module's agent, all at once (a silent module costs its
@@ -869,14 +873,14 @@ func statusRows(st *stackfile.Stack, dir string) []row {
 	var wg sync.WaitGroup
 	for i := range rows {
 		wg.Go(func() {
-			n, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
+			n, tm, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
 			if err != nil {
 				if rows[i].Err == "" {
 					rows[i].Err = "no negotiation state: " + err.Error()
 				}
 				return
 			}
-			rows[i].Negotiation = n
+			rows[i].Negotiation, rows[i].TrapManagers = n, tm
 		})
 	}
 	wg.Wait()
@@ -936,26 +940,41 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
 				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
 		}
+		if tm := r.TrapManagers; tm != nil && len(tm.Managers) > 0 {
+			fmt.Printf("  trap managers: keepalive %s; %d pending, %d dropped\n", tm.Keepalive, tm.Queued, tm.Dropped)
+			for _, m := range tm.Managers {
+				last := "never"
+				if !m.LastAck.IsZero() {
+					last = ago(m.LastAck)
+				}
+				fmt.Printf("    mgr%d %s: %s, last ack %s, %d consecutive misses; keepalives %d/%d acknowledged; notifications sent %d, acknowledged %d, queued %d, dropped %d\n",
+					m.Manager, m.Address, m.State, last, m.Misses, m.KeepalivesAcked, m.Keepalives, m.Sent, m.Acked, m.Queued, m.Dropped)
+			}
+		}
 	}
 	return nil
 }
 
-// negotiationOf asks a module's control socket for its negotiation state.
-func negotiationOf(path string) (*member.Status, error) {
+// negotiationOf asks a module's control socket for its negotiation state
+// and its trap managers' keepalive.
+func negotiationOf(path string) (*member.Status, *trapmgr.Report, error) {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	fmt.Fprintln(c, "status")
 	line, err := bufio.NewReader(c).ReadBytes('\n')
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var st member.Status
+	var st struct {
+		member.Status
+		TrapManagers *trapmgr.Report `json:"trap_managers"`
+	}
 	if err := json.Unmarshal(line, &st); err != nil {
-		return nil, fmt.Errorf("status from %s: %w", path, err)
+		return nil, nil, fmt.Errorf("status from %s: %w", path, err)
 	}
-	return &st, nil
+	return &st.Status, st.TrapManagers, nil
 }

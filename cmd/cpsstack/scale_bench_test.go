@@ -245,7 +245,7 @@ func labRoles(b *testing.B, lab *labfile.Lab, run string) map[string]string {
 			var n *member.Status
 			var err error
 			for try := 0; try < 3; try++ {
-				if n, err = negotiationOf(filepath.Join(run, s.Name, m.Name, "control.sock")); err == nil {
+				if n, _, err = negotiationOf(filepath.Join(run, s.Name, m.Name, "control.sock")); err == nil {
 					break
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
@@ -28,6 +29,10 @@ type stackRig struct {
 	cancel  []context.CancelFunc
 	done    []chan struct{}
 	tx      atomic.Uint64
+	// notes[i] receives module i's notifications, roles[i] its role
+	// changes (RoleChanged).
+	notes []chan []smi.VarBind
+	roles []chan bool
 }
 
 func macN(i int) ident.MAC { return ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(i + 1)} }
@@ -39,9 +44,11 @@ func newStackRig(t *testing.T, n int) *stackRig {
 	t.Cleanup(stop)
 	r := &stackRig{t: t, net: newMemNet()}
 	dir := map[ident.MAC]ident.Slot{}
+	names := map[ident.MAC]string{}
 	for i := 0; i < n; i++ {
 		r.macs = append(r.macs, macN(i))
 		dir[macN(i)] = ident.At(1, int32(i+1))
+		names[macN(i)] = fmt.Sprintf("m%d", i+1)
 	}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
@@ -64,10 +71,24 @@ func newStackRig(t *testing.T, n int) *stackRig {
 				}
 			}
 		}
+		notes, roles := make(chan []smi.VarBind, 64), make(chan bool, 64)
+		r.notes, r.roles = append(r.notes, notes), append(r.roles, roles)
 		m, err := New(Config{
 			Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
 			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
-			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet,
+			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet, Names: names,
+			Devices: devcache.Config{Notify: func(vbs []smi.VarBind) {
+				select {
+				case notes <- vbs:
+				default:
+				}
+			}},
+			RoleChanged: func(p bool) {
+				select {
+				case roles <- p:
+				default:
+				}
+			},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -269,6 +290,64 @@ func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	if holdtime := 750 * time.Millisecond; took >= holdtime {
 		t.Errorf("the new Primary took the role %s after it last heard the old one: it waited out the holdtime (%s) instead of hearing the resignation", took, holdtime)
 	}
+}
+
+// roleChange waits for module i's next cpsEmuRoleChange and returns its
+// previous Primary and reason.
+func (r *stackRig) roleChange(i int) (prev, reason string) {
+	r.t.Helper()
+	oid := r.mods[i].Objects().RoleChange.OID().String()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case vbs := <-r.notes[i]:
+			if len(vbs) != 4 || vbs[0].Value.OID.String() != oid {
+				continue
+			}
+			if name := string(vbs[1].Value.Bytes); name != fmt.Sprintf("m%d", i+1) {
+				r.t.Fatalf("role change from m%d names %q", i+1, name)
+			}
+			return string(vbs[2].Value.Bytes), string(vbs[3].Value.Bytes)
+		case <-deadline:
+			r.t.Fatalf("no role change notification from m%d", i+1)
+			return "", ""
+		}
+	}
+}
+
+// TestRoleChangeNotification: a module that becomes Primary raises
+// cpsEmuRoleChange (at start-up naming none, after a failover naming the
+// old Primary) with the negotiation's reason, shows both in its MIB, and
+// tells RoleChanged.
+func TestRoleChangeNotification(t *testing.T) {
+	r := newStackRig(t, 3)
+	p := r.waitOnePrimary(10 * time.Second)
+	if prev, reason := r.roleChange(p); prev != "" || reason == "" {
+		t.Fatalf("start-up role change: previous %q, reason %q", prev, reason)
+	}
+	select {
+	case up := <-r.roles[p]:
+		if !up {
+			t.Fatal("RoleChanged(false) first")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RoleChanged not called")
+	}
+	r.cancel[p]()
+	<-r.done[p]
+	q := r.waitOnePrimary(10*time.Second, p)
+	prev, reason := r.roleChange(q)
+	if prev != fmt.Sprintf("m%d", p+1) || !strings.HasPrefix(reason, fmt.Sprintf("m%d resigned (graceful stop); ", p+1)) {
+		t.Fatalf("failover role change: previous %q, reason %q", prev, reason)
+	}
+	o := r.mods[q].Objects()
+	if v, _ := r.mods[q].Store().Read(o.EmuPrevPrimary.Handle, 0); string(v.Bytes) != prev {
+		t.Errorf("cpsEmuPreviousPrimary %q, want %q", v.Bytes, prev)
+	}
+	if v, _ := r.mods[q].Store().Read(o.EmuReason.Handle, 0); string(v.Bytes) != reason {
+		t.Errorf("cpsEmuRoleChangeReason %q, want %q", v.Bytes, reason)
+	}
+	t.Logf("m%d after m%d: %s", q+1, p+1, reason)
 }
 
 // wantOf reads module j's WantPrimary in module i's MIB.

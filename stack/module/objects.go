@@ -82,6 +82,23 @@ type Objects struct {
 	EmuSessions      mib.Counter `mib:"cpsEmuAgentxSessions"`
 	EmuSaves         mib.Counter `mib:"cpsEmuConfigSaves"`
 	EmuSolicitations mib.Counter `mib:"cpsEmuSolicitations"`
+	EmuPrevPrimary   mib.Str     `mib:"cpsEmuPreviousPrimary"`
+	EmuReason        mib.Str     `mib:"cpsEmuRoleChangeReason"`
+	EmuHeartbeats    mib.Counter `mib:"cpsEmuHeartbeats"`
+	EmuQueued        mib.Gauge   `mib:"cpsEmuNotifyQueued"`
+	EmuDropped       mib.Counter `mib:"cpsEmuNotifyDropped"`
+	TrapMgr          struct {
+		Address mib.IP      `mib:"Address"`
+		State   mib.Int     `mib:"State"`
+		LastAck mib.Ticks   `mib:"LastAck"`
+		Misses  mib.Gauge   `mib:"Misses"`
+		Sent    mib.Counter `mib:"Sent"`
+		Acked   mib.Counter `mib:"Acked"`
+		Queued  mib.Gauge   `mib:"Queued"`
+		Dropped mib.Counter `mib:"Dropped"`
+	} `mib:"cpsEmuTrapMgr"`
+	Heartbeat  mib.Notification `mib:"cpsEmuHeartbeat"`
+	RoleChange mib.Notification `mib:"cpsEmuRoleChange"`
 }
 
 // Detail is the columns every cabinet detail table has (cpsMc0200Table,
