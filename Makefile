@@ -37,7 +37,7 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \
-	FuzzMachine,./trapmgr,30000x
+	FuzzMachine,./stack/trapmgr,30000x
 FUZZTIME ?=
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

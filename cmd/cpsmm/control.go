@@ -13,7 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/stack/member"
-	"github.com/cpsmm/cpsmm/trapmgr"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 // serveControl answers fault-injection commands on a unix socket, one line

@@ -14,7 +14,7 @@ import (
 	"github.com/cpsmm/cpsmm/mib"
 	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/stack/module"
-	"github.com/cpsmm/cpsmm/trapmgr"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 // informListener is a gosnmp trap listener, which acknowledges informs,

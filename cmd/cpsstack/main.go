@@ -56,7 +56,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
-	"github.com/cpsmm/cpsmm/trapmgr"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 func main() {

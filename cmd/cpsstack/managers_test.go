@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpsmm/cpsmm/trapmgr"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 const (

@@ -42,7 +42,7 @@ func Rules() []Rule {
 			Why: "the AgentX codec encodes SMI values; it knows no MIB objects"},
 		{Pkg: "negotiation/...", Forbid: []string{"..."}, Except: []string{"stack/ident"},
 			Why: "the election is a pure state machine: no I/O, no transport, no MIB, only the identities it orders"},
-		{Pkg: "trapmgr/...", Forbid: []string{"..."},
+		{Pkg: "stack/trapmgr/...", Forbid: []string{"..."},
 			Why: "the trap managers' failover is a pure state machine: the caller sends the informs and reports their acknowledgements"},
 		{Pkg: "mib/...", Forbid: []string{"stack/...", "agent/...", "negotiation/...", "cmd/..."},
 			Why: "the object model is below everything that uses it; it knows nothing of stacks or AgentX"},
