@@ -138,7 +138,7 @@ func TestIPMonitorFailover(t *testing.T) {
 	if got := s.getText(p, own(p, "cpsmm100CanPrimary")); got != "no" {
 		t.Errorf("old Primary's CanPrimary %q, want no", got)
 	}
-	if got := s.getText(p, "CPSMM-EMULATOR-MIB::cpsEmuRoleChangeReason.0"); !strings.Contains(got, "IP monitor: subnet failed") {
+	if got := s.getText(p, "CPSMM-EMULATOR-MIB::cpsEmuStepDownReason.0"); !strings.Contains(got, "IP monitor: subnet failed") {
 		t.Errorf("old Primary's role-change reason %q", got)
 	}
 	if got := s.getText(p, "CPSMM-EMULATOR-MIB::cpsEmuIpMonVerdict.0"); got != "failed" {

@@ -125,7 +125,7 @@ func TestIPMonitorInTheLoop(t *testing.T) {
 	q := r.waitOnePrimary(5*time.Second, p)
 	own := []uint32{1, uint32(p + 1)}
 	r.waitValue(p, "cpsmm100CanPrimary", "2", 5*time.Second, own...)
-	if got := r.value(p, "cpsEmuRoleChangeReason", 0); got != ipmon.FailedReason {
+	if got := r.value(p, "cpsEmuStepDownReason", 0); got != ipmon.FailedReason {
 		t.Errorf("old Primary's role-change reason %q", got)
 	}
 	if got := r.value(p, "cpsEmuIpMonVerdict", 0); got != "3" {

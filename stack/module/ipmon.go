@@ -54,12 +54,13 @@ func (m *Module) Gateway() netip.Addr {
 	return gw
 }
 
-// ApplyRoleReason shows why the module's role last changed. Loop only.
-func (m *Module) ApplyRoleReason(reason string) {
+// SteppedDown shows why the module last stopped being Primary
+// (cpsEmuStepDownReason). Loop only.
+func (m *Module) SteppedDown(reason string) {
 	if len(reason) > 255 {
 		reason = reason[:255]
 	}
-	m.store.Write([]uint32{0}, m.obj.RoleReason.Of(reason))
+	m.store.Write([]uint32{0}, m.obj.StepDownReason.Of(reason))
 }
 
 // uptimeAt is the module's cpsmm100SysUpTime at t (0 for the zero time
