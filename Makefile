@@ -33,6 +33,8 @@ FUZZ_TARGETS := \
 	FuzzOpen,./stack/backplane,400000x \
 	FuzzStep,./negotiation,400000x \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
+	FuzzUnmarshalProbe,./stack/ipmon,400000x \
+	FuzzUnmarshalReport,./stack/ipmon,400000x \
 	FuzzUnmarshal,./stack/configmsg,500000x \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \

@@ -10,7 +10,10 @@
 //  1. A module that cannot communicate over Ethernet (link down or invalid
 //     IP configuration) is ineligible: CanPrimary false, never Primary.
 //     CanPrimary falls at once and rises only after HealthyChecks
-//     consecutive healthy checks (one per hello).
+//     consecutive healthy checks (one per hello). A subnet its IP monitor
+//     declares failed (SetMonitorFailed) makes it ineligible too, from the
+//     monitor's verdict to the monitor's recovery, which has its own
+//     hysteresis (stack/ipmon).
 //  2. Preference ranks always > yes > no; a module drops out when it sees
 //     an eligible live module of higher rank.
 //  3. Among the remaining candidates an incumbent Primary keeps the role;
@@ -285,6 +288,7 @@ type Node struct {
 	want    Want
 	linkUp  bool
 	ipValid bool
+	monFail bool // the IP monitor declares the subnet failed
 	healthy int
 	can     bool
 
@@ -528,11 +532,36 @@ func (n *Node) check() {
 	if n.linkUp && n.ipValid {
 		if n.healthy < HealthyChecks {
 			n.healthy++
-			if n.healthy == HealthyChecks {
+			if n.healthy == HealthyChecks && !n.monFail {
 				n.setCan(true, "Ethernet healthy for 4 checks")
 			}
 		}
 	}
+}
+
+// MonitorFailedReason is the reason of the loss of eligibility, and of
+// the step-down of a Primary, when the IP monitor declares the subnet
+// failed.
+const MonitorFailedReason = "IP monitor: subnet failed"
+
+// SetMonitorFailed sets the IP monitor's verdict: a failed subnet makes
+// the module ineligible at once (a Primary steps down, with
+// MonitorFailedReason); a recovered one eligible again at once if the
+// link and IP configuration have been healthy for HealthyChecks checks
+// (the monitor's own hysteresis has already passed).
+func (n *Node) SetMonitorFailed(now time.Time, failed bool) {
+	n.Tick(now)
+	if failed == n.monFail {
+		return
+	}
+	n.monFail = failed
+	if failed {
+		n.setCan(false, MonitorFailedReason)
+	} else if n.linkUp && n.ipValid && n.healthy >= HealthyChecks {
+		n.setCan(true, "IP monitor: subnet recovered")
+	}
+	n.advertise()
+	n.decide()
 }
 
 func (n *Node) setCan(can bool, reason string) {
@@ -827,7 +856,9 @@ func (n *Node) decideOnce() {
 			n.withdraw()
 		}
 	case Primary:
-		if !n.can {
+		if !n.can && n.monFail {
+			n.setRole(Standby, MonitorFailedReason)
+		} else if !n.can {
 			n.setRole(Standby, "no longer eligible")
 		} else if !selfBest {
 			n.setRole(Standby, fmt.Sprintf("%s wins", best.id))

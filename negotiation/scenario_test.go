@@ -26,6 +26,7 @@ import (
 //	cut a backplane|ethernet  / uncut a backplane|ethernet
 //	partition a b | c  / heal
 //	link a down|up  / ip a invalid|valid  / want a always
+//	monitor a failed|ok             the IP monitor's verdict
 //	force-active a / force-standby a / shutdown a   (print ok or the error)
 //	drop a>b 3                      drop a's next 3 adverts to b
 //	roles / peers a / events a      (print)
@@ -228,6 +229,13 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 			return "", err
 		}
 		sn.n.SetIPValid(s.now, arg(2) == "valid")
+		s.flush()
+	case "monitor":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.n.SetMonitorFailed(s.now, arg(2) == "failed")
 		s.flush()
 	case "want":
 		sn, err := node(arg(1))

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,8 @@ import (
 // startExampleStack brings up a stack equivalent to examples/stack.yaml
 // (two cpsmc1800 cabinets, three modules, four converters and an
 // aggregation converter) on free loopback ports, with a fresh random key
-// and the given timers.
+// and the given timers; with CPSMM_EXAMPLE_IPMON set, with its IP
+// monitor too (the figures of the README were taken without).
 func startExampleStack(t testing.TB, hello, hold, poll time.Duration) *testStack {
 	t.Helper()
 	key := make([]byte, 16)
@@ -46,6 +48,10 @@ func startExampleStack(t testing.TB, hello, hold, poll time.Duration) *testStack
 		"  - {cabinet: 2, slot: 3, type: cfetf100, serial: 200003, conn_a: rj-45, conn_b: lc}\n"+
 		"  - {cabinet: 2, slot: 4, type: cettf100, serial: 200004, conn_a: rj-45, conn_b: stmm}\n"+
 		"  - {cabinet: 2, slot: 6, type: smacf100p, ethernet: \"127.0.0.1:%d\"}\n", agg)
+	if os.Getenv("CPSMM_EXAMPLE_IPMON") != "" {
+		// examples/stack.yaml's ip_monitor, its gateway answered at a free port.
+		fmt.Fprintf(&b, "ip_monitor: {hosts: {192.0.2.1: \"127.0.0.1:%d\"}}\n", freePort(t, taken))
+	}
 	return launchStack(t, b.String(), addrs)
 }
 

@@ -11,7 +11,10 @@
 //	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
-//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
+//	cpsstack fail FILE MODULE ip-down   no IP traffic in or out of its Ethernet side, link up
+//	cpsstack fail FILE gateway IP down|loss PCT|delay DURATION
+//	                        (the responder the IP monitors poll for that address)
+//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET | gateway IP
 //	cpsstack want FILE MODULE yes|no|always
 //	                        set a module's WantPrimary through the Primary
 //	cpsstack web [-listen 127.0.0.1:8080] [-controls] FILE
@@ -122,6 +125,9 @@ func run(args []string) error {
 	if (c.name == "fail" || c.name == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
 		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
 	}
+	if c.name == "fail" && (hasArg(rest, 0) || hasArg(rest, 1)) {
+		operands++ // fail [FILE] gateway IP loss PCT
+	}
 	var file string
 	switch {
 	case len(rest) == operands+1:
@@ -206,11 +212,19 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 	if target {
 		want++
 	}
+	if !restoring && hasArg(ops, 0) {
+		want++
+	}
 	if len(ops) != want {
 		c, _, _ := lookup([]string{map[bool]string{false: "fail", true: "restore"}[restoring]})
 		return errors.New(c.shortUsage())
 	}
 	switch {
+	case target && ops[0] == "gateway" && !restoring:
+		if f := ops[2]; f != "down" && f != "loss" && f != "delay" {
+			return fmt.Errorf("unknown gateway fault %q: one of %s", f, strings.Join(gatewayFaults(), ", "))
+		}
+		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target && !restoring:
 		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target:
@@ -223,14 +237,22 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 
 // Faults `cpsstack fail` offers, by target.
 func moduleFaults() []string {
-	return []string{"kill", "hang", "link-down", "backplane-down", "isolate"}
+	return []string{"kill", "hang", "link-down", "backplane-down", "isolate", "ip-down"}
 }
+func gatewayFaults() []string { return []string{"down", "loss", "delay"} }
 func deviceFaults() []string  { return []string{"link-down", "fault", "remove", "insert"} }
 func cabinetFaults() []string { return []string{"ps1-off", "ps2-off", "remove"} }
 
-// hasTarget tells whether operand i names a device or cabinet fault.
+// hasTarget tells whether operand i names a device, cabinet or gateway
+// fault.
 func hasTarget(rest []string, i int) bool {
-	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet")
+	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet" || rest[i] == "gateway")
+}
+
+// hasArg tells whether operand i starts a gateway fault with an argument
+// (gateway IP loss PCT, gateway IP delay DURATION).
+func hasArg(rest []string, i int) bool {
+	return len(rest) > i+2 && rest[i] == "gateway" && (rest[i+2] == "loss" || rest[i+2] == "delay")
 }
 
 // runChassis carries the backplane until SIGTERM; its control socket takes
@@ -301,7 +323,8 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 
 // chassisCommand carries out one line of the chassis control socket:
 // "cut MAC", "restore MAC" (a module's attachment), "device B/S FAULT",
-// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B".
+// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B",
+// "gateway IP down|loss PCT|delay DURATION", "restore-gateway IP".
 func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error {
 	if len(f) == 2 && (f[0] == "cut" || f[0] == "restore") {
 		mac, err := net.ParseMAC(f[1])
@@ -327,6 +350,22 @@ func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error
 			return err
 		}
 		return host.RestoreDevice(int32(at.Cabinet), at.Slot)
+	case (len(f) == 3 || len(f) == 4) && f[0] == "gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		arg := ""
+		if len(f) == 4 {
+			arg = f[3]
+		}
+		return host.GatewayFault(a, f[2], arg)
+	case len(f) == 2 && f[0] == "restore-gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		return host.RestoreGateway(a)
 	case len(f) == 3 && f[0] == "cabinet":
 		b, err := strconv.Atoi(f[1])
 		if err != nil {
@@ -678,6 +717,10 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
 		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
+	case "ip-down":
+		// Its Ethernet side carries no IP (no adverts, no probes, no
+		// answers), its link up: only its IP monitor can tell.
+		return ask(filepath.Join(dir, name, "control.sock"), "ip down")
 	case "isolate":
 		// A partition: silent on both paths, but its link up, so it stays
 		// eligible and keeps (or takes) the Primary role on its side.
@@ -939,6 +982,25 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 			}
 			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
 				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
+		}
+		if im := n.IPMonitor; im != nil {
+			fmt.Printf("  ip monitor: %s; a poll every %s (%d probes), down after %d misses, up after %d successes\n",
+				im.Verdict, im.Interval, im.Probes, im.Misses, im.Successes)
+			for _, h := range im.Hosts {
+				name := h.Name
+				if mod, ok := names[h.Name]; ok {
+					name = mod + " (" + h.Name + ")"
+				}
+				state, last := "up", "never answered"
+				if !h.Up {
+					state = "DOWN"
+				}
+				if !h.LastAnswer.IsZero() {
+					last = "last answer " + ago(h.LastAnswer)
+				}
+				fmt.Printf("    %s %s: %s, %d consecutive misses, %d consecutive successes, %s; %d of %d polls answered\n",
+					h.Kind, name, state, h.Misses, h.Successes, last, h.Answered, h.Polls)
+			}
 		}
 		if tm := r.TrapManagers; tm != nil && len(tm.Managers) > 0 {
 			fmt.Printf("  trap managers: keepalive %s; %d pending, %d dropped\n", tm.Keepalive, tm.Queued, tm.Dropped)

@@ -24,6 +24,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
 	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/ipmon"
 	"github.com/cpsmm/cpsmm/stack/member/configrpc"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
@@ -36,6 +37,9 @@ type Transport interface {
 	Send(typ backplane.Type, flags uint8, payload []byte) error
 	SendBackplane(typ backplane.Type, payload []byte) error
 	SendTo(to netip.AddrPort, typ backplane.Type, payload []byte) error
+	// SendRaw sends a datagram that is not a frame (an IP monitor probe)
+	// over Ethernet.
+	SendRaw(to netip.AddrPort, b []byte) error
 	// SetLink cuts (false) or restores the Ethernet side.
 	SetLink(up bool)
 	// Run receives until ctx is done, delivering every frame to the
@@ -64,7 +68,24 @@ type Config struct {
 	// RoleChanged, if set, is told every change of the module's role, on
 	// the loop: it must not wait.
 	RoleChanged func(primary bool)
-	Log         logrus.FieldLogger
+	// IPMonitor, if set, is the module's IP monitor of its Ethernet side.
+	IPMonitor *IPMonitor
+	Log       logrus.FieldLogger
+}
+
+// IPMonitor configures a member's IP monitor (stack/ipmon).
+type IPMonitor struct {
+	// Monitor: interval, misses, successes and the target addresses
+	// (Targets, by name); the peers are filled from Peers.
+	Monitor ipmon.Config
+	// Targets is where each target address answers (its responder), for
+	// every address the stack answers for.
+	Targets map[string]netip.AddrPort
+	// FollowGateway: the target is the module's gateway, as its MIB
+	// shows it (cpsmm100Gateway), followed through Sets and Resets.
+	FollowGateway bool
+	// Peers are the other modules' Ethernet sides, polled when set.
+	Peers map[ident.MAC]netip.AddrPort
 }
 
 // Command is a fault injected into the member's module.
@@ -75,15 +96,24 @@ const (
 	LinkDown        Command = iota + 1 // the Ethernet link goes down: ineligible
 	LinkUp                             // link up again (ends an isolation too)
 	EthernetIsolate                    // cut off from the other modules' Ethernet sides, link up
+	IPDown                             // no IP traffic in or out of the Ethernet side, link up (LinkUp ends it)
 )
 
 func (c Command) String() string {
-	return [...]string{"", "link down", "link up", "ethernet isolate"}[c]
+	return [...]string{"", "link down", "link up", "ethernet isolate", "ip down"}[c]
 }
 
 type delivery struct {
 	path  transport.Path
 	frame backplane.Frame
+	// probe, when set, is an answer to one of the IP monitor's probes,
+	// from the address it came from.
+	probe *probeAnswer
+}
+
+type probeAnswer struct {
+	from netip.AddrPort
+	seq  uint32
 }
 
 type control struct {
@@ -109,9 +139,20 @@ type Member struct {
 	memo  reportMemo
 	// lastPrimary is the last peer heard as Primary; wasPrimary the role
 	// last shown (for the role-change notification).
-	lastPrimary ident.MAC
-	wasPrimary  bool
-	gone        string // what became of lastPrimary, if it is no longer Primary
+	lastPrimary  ident.MAC
+	wasPrimary   bool
+	gone         string                        // what became of lastPrimary, if it is no longer Primary
+	mon          *ipmon.Monitor                // nil: no IP monitor
+	monAt        map[ipmon.Host]netip.AddrPort // where each monitored host answers
+	monOf        map[netip.AddrPort]ipmon.Host // and the reverse
+	shownMon     []ipmon.HostStatus            // the monitor's rows as last written…
+	shownVerdict ipmon.Verdict                 // …and its verdict
+	monFailed    bool                          // the verdict the negotiation has
+	monCfg       IPMonitor                     // the monitor's configuration
+	monGateway   netip.Addr                    // the gateway it polls (FollowGateway)
+	// rawSeen is the last poll answered per address; the transport's
+	// Ethernet goroutine alone uses it (raw).
+	rawSeen map[netip.AddrPort]uint32
 
 	inbox    chan delivery
 	controls chan control
@@ -143,14 +184,20 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.node = node
+	if cfg.IPMonitor != nil {
+		if err := m.newMonitor(*cfg.IPMonitor, now); err != nil {
+			return nil, err
+		}
+	}
 	tc := cfg.Transport
 	tc.Log = cfg.Log
 	tc.Deliver = func(p transport.Path, f backplane.Frame) {
 		select {
-		case m.inbox <- delivery{p, f}:
+		case m.inbox <- delivery{path: p, frame: f}:
 		default: // a flood: drop, as a saturated bus would
 		}
 	}
+	tc.Raw = m.raw
 	dial := cfg.Dial
 	if dial == nil {
 		dial = func(c transport.Config) (Transport, error) { return transport.New(c) }
@@ -252,6 +299,7 @@ func (m *Member) Run(ctx context.Context) error {
 			m.receive(time.Now(), d)
 		case r := <-m.mod.Sets():
 			m.mod.Serve(r)
+			m.followGateway(time.Now())
 		case c := <-m.controls:
 			m.control(time.Now(), c.cmd)
 			close(c.reply)
@@ -272,6 +320,9 @@ func (m *Member) primary() bool { return m.node.Role() == negotiation.Primary }
 
 // tick advances every part's clock.
 func (m *Member) tick(now time.Time) {
+	if m.mon != nil {
+		m.mon.Tick(now)
+	}
 	m.node.Tick(now)
 	m.rpc.Tick(now)
 	m.dev.Tick(now, m.primary())
@@ -282,7 +333,11 @@ func (m *Member) tick(now time.Time) {
 // device cache. Between them the loop sleeps.
 func (m *Member) deadline() time.Time {
 	d := m.node.Deadline()
-	for _, t := range []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())} {
+	ts := []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())}
+	if m.mon != nil {
+		ts = append(ts, m.mon.Deadline())
+	}
+	for _, t := range ts {
 		if !t.IsZero() && t.Before(d) {
 			d = t
 		}
@@ -292,8 +347,14 @@ func (m *Member) deadline() time.Time {
 
 // receive handles one frame from the transport.
 func (m *Member) receive(now time.Time, d delivery) {
+	if d.probe != nil {
+		m.probeAnswered(now, *d.probe)
+		return
+	}
 	f := d.frame
 	switch f.Type {
+	case backplane.TypeIPMonitor:
+		m.monitorReport(now, f)
 	case backplane.TypeAdvert:
 		a, err := negotiation.UnmarshalAdvert(f.From, f.Payload)
 		if err != nil {
@@ -340,12 +401,17 @@ func (m *Member) control(now time.Time, c Command) {
 		// Cut off from the other modules' Ethernet sides with the link up:
 		// still eligible (a partition, with backplane-down).
 		m.tr.SetLink(false)
+	case IPDown:
+		// No IP in or out of the Ethernet side, the link up: adverts,
+		// probes and their answers stop; only the IP monitor can tell.
+		m.tr.SetLink(false)
 	}
 	m.log.WithFields(logrus.Fields{"command": c.String(), "reason": "fault injection"}).Info("fault injected")
 }
 
 // flush sends the node's adverts and shows its state in the module.
 func (m *Member) flush() {
+	m.flushMonitor()
 	rd := m.node.Ready()
 	sentAt := time.Now() // no peer hears these adverts before this
 	for _, a := range rd.Adverts {
@@ -358,6 +424,9 @@ func (m *Member) flush() {
 			f["peer"] = e.Peer.String()
 		}
 		m.log.WithFields(f).Info("negotiation event")
+		if e.Kind == negotiation.RoleChanged && e.Role != negotiation.Primary && m.wasPrimary {
+			m.mod.SteppedDown(e.Reason)
+		}
 	}
 	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
 	m.roleChange(rd)

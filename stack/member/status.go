@@ -40,13 +40,15 @@ type Status struct {
 	Reports       uint64 `json:"device_reports"`
 	// SetsInFlight are distributed Sets awaiting their Ack.
 	SetsInFlight int `json:"sets_in_flight"`
+	// IPMonitor is the IP monitor of the Ethernet side (absent: none).
+	IPMonitor *IPMonitorStatus `json:"ip_monitor,omitempty"`
 }
 
 // status builds the member's state. Loop only.
 func (m *Member) status() Status {
 	n := m.node
 	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{},
-		Solicitations: m.dev.Solicitations(), Reports: m.dev.Reports(), SetsInFlight: m.rpc.InFlight()}
+		Solicitations: m.dev.Solicitations(), Reports: m.dev.Reports(), SetsInFlight: m.rpc.InFlight(), IPMonitor: m.monitorStatus()}
 	st.LastChange, st.LastReason = n.LastFailover()
 	for _, p := range n.Peers() {
 		mac := p.ID

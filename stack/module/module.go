@@ -56,6 +56,7 @@ type Module struct {
 	role     *roleState // what the stack last decided (stack only)
 	link     bool       // Ethernet link (the link-down fault)
 	dirty    bool       // the device cache is stale (cpsmm100CacheClean)
+	monRows  int        // rows of cpsEmuIpMonTable written (ApplyMonitor)
 	undoSave *snapshot  // the saved file before the last SaveConfig, for UndoSet
 	prevPrim string     // cpsEmuPreviousPrimary
 	reason   string     // cpsEmuRoleChangeReason
