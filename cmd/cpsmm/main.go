@@ -51,7 +51,6 @@ func run(args []string) error {
 		stackFile  = fs.String("stack", "", "stack `file`: run as the module -name of that stack (identity and timers from the file)")
 		chassis    = fs.String("chassis", "", "backplane socket of the stack (unix:PATH or tcp:HOST:PORT); with -stack")
 		control    = fs.String("control", "", "fault-injection socket `path` (\"link down\", \"link up\"); with -stack")
-		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 500µs; negative: never)")
 	)
 	d := module.Default()
 	name := fs.String("name", d.Name, "module name")
@@ -142,8 +141,8 @@ func run(args []string) error {
 		Network: network, Address: address,
 		ID:    cat.ModuleID(),
 		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
-		Handler: m.Handler(), Spin: *spin,
-		Log: log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
+		Handler: m.Handler(),
+		Log:     log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
 	})
 	if err != nil {
 		return err
