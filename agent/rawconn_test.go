@@ -200,3 +200,67 @@ func TestRunLeavesNothing(t *testing.T) {
 	waitFor(t, 5*time.Second, "descriptors back to the baseline", func() bool { return openFDs(t) <= fds })
 	waitFor(t, 5*time.Second, "goroutines back to the baseline", func() bool { return runtime.NumGoroutine() <= goroutines })
 }
+
+// TestBusyReported: requests back to back make the session busy, a quiet
+// second makes it not busy, and the end of the session too; the calls
+// alternate.
+func TestBusyReported(t *testing.T) {
+	m, path := newTestMaster(t)
+	calls := make(chan bool, 16)
+	a, err := New(Config{Network: "unix", Address: path, Handler: testStore(t),
+		Registrations: []Registration{{Subtree: smi.MustOID("1.3.6.1.4.1.868.2.4")}},
+		Busy:          func(b bool) { calls <- b }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	m.accept(1)
+	// walk asks back to back until the subagent reports busy.
+	walk := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			m.ask(&pdu.Packet{Header: pdu.Header{Type: pdu.TypeGetNext},
+				SearchRanges: []pdu.SearchRange{{Start: smi.MustOID("1.3.6.1.4.1.868.2.4")}}})
+			select {
+			case b := <-calls:
+				if !b {
+					t.Fatal("Busy(false) while walked")
+				}
+				return
+			default:
+			}
+		}
+		t.Fatal("walked for 10s and never busy")
+	}
+	next := func(want bool, within time.Duration) {
+		t.Helper()
+		select {
+		case b := <-calls:
+			if b != want {
+				t.Fatalf("Busy(%v), want Busy(%v)", b, want)
+			}
+		case <-time.After(within):
+			t.Fatalf("no Busy(%v) within %s", want, within)
+		}
+	}
+	walk()
+	next(false, QuietAfter+5*time.Second)
+	walk()
+	// The session ends while busy: not busy any more.
+	m.conn.Close()
+	next(false, 5*time.Second)
+	m.accept(1)
+	<-a.Connected()
+	cancel()
+	p := m.read()
+	m.reply(p, 42, smi.NoError)
+	<-done
+	select {
+	case b := <-calls:
+		t.Fatalf("Busy(%v) with no requests", b)
+	default:
+	}
+}

@@ -65,7 +65,17 @@ type Config struct {
 	// OnSession is called (if set) each time a session is opened and
 	// registered.
 	OnSession func(sessionID uint32)
+	// Busy, if set, is called with true when the master starts sending
+	// requests back to back (a walk or a GetBulk: snmpd forwards one
+	// AgentX request per varbind) and with false once the session has been
+	// quiet for QuietAfter, or has ended. Calls do not overlap. cpsmm runs
+	// a second P while busy (see cmd/cpsmm).
+	Busy func(busy bool)
 }
+
+// QuietAfter is how long a busy session must go without a request to be
+// reported no longer busy.
+const QuietAfter = time.Second
 
 // Subagent is a running AgentX subagent.
 type Subagent struct {
@@ -188,6 +198,7 @@ func (a *Subagent) serveOnce(ctx context.Context) error {
 		rc.shutdown()
 		<-readDone
 		rc.close()
+		s.setBusy(false)
 		a.cfg.Handler.AbortAll()
 	}()
 
@@ -206,8 +217,20 @@ func (a *Subagent) serveOnce(ctx context.Context) error {
 
 	ping := time.NewTicker(a.cfg.PingInterval)
 	defer ping.Stop()
+	// Armed only while busy, so an idle session has no timer but the ping.
+	quiet := time.NewTimer(QuietAfter)
+	quiet.Stop()
+	defer quiet.Stop()
 	for {
 		select {
+		case <-s.busyCh:
+			quiet.Reset(QuietAfter)
+		case <-quiet.C:
+			if idle := time.Since(s.lastRead()); idle < QuietAfter {
+				quiet.Reset(QuietAfter - idle)
+				continue
+			}
+			s.setBusy(false)
 		case <-ctx.Done():
 			s.close(pdu.ReasonShutdown)
 			return ctx.Err()
@@ -260,15 +283,35 @@ type session struct {
 	waiting map[uint32]chan *pdu.Packet
 
 	last atomic.Int64 // unix nanos of the last packet read
+
+	busyMu sync.Mutex  // serialises the Busy transitions
+	busy   atomic.Bool // as last reported to Config.Busy
+	busyCh chan struct{}
 }
 
 func newSession(a *Subagent, conn *rawConn) *session {
-	s := &session{a: a, conn: conn, waiting: map[uint32]chan *pdu.Packet{}}
+	s := &session{a: a, conn: conn, waiting: map[uint32]chan *pdu.Packet{}, busyCh: make(chan struct{}, 1)}
 	s.last.Store(time.Now().UnixNano())
 	return s
 }
 
 func (s *session) lastRead() time.Time { return time.Unix(0, s.last.Load()) }
+
+// setBusy reports a change of busy to Config.Busy; it returns whether b
+// was a change.
+func (s *session) setBusy(b bool) bool {
+	if s.a.cfg.Busy == nil {
+		return false
+	}
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy.Load() == b {
+		return false
+	}
+	s.busy.Store(b)
+	s.a.cfg.Busy(b)
+	return true
+}
 
 // open sends Open and the registrations.
 func (s *session) open(ctx context.Context) error {
@@ -389,8 +432,13 @@ func (s *session) send(p *pdu.Packet) error {
 }
 
 // yieldEvery is how long the reader serves back-to-back requests before
-// yielding its P (measured: useful with 10 modules walked at once).
-const yieldEvery = 2 * time.Millisecond
+// yielding its P (measured: useful with 10 modules walked at once), and
+// before it reports the session busy. Requests are back to back while less
+// than backToBack apart (a loaded machine stretches a walk's gaps).
+const (
+	yieldEvery = 2 * time.Millisecond
+	backToBack = 10 * time.Millisecond
+)
 
 // readLoop reads packets until the connection fails. Requests from the
 // master are answered here, in order, without hand-offs: the master waits
@@ -422,17 +470,6 @@ func (s *session) readLoop() error {
 		}
 		now := time.Now().UnixNano()
 		s.last.Store(now)
-		// This goroutine keeps its P when read(2) returns at once, as it
-		// does all through a walk; let the rest of the process (the
-		// module's loop, timers) run every yieldEvery of continuous
-		// serving rather than wait for the runtime to preempt us.
-		if now-prev > int64(yieldEvery) {
-			busySince = now
-		} else if now-busySince > int64(yieldEvery) {
-			runtime.Gosched()
-			busySince = now
-		}
-		prev = now
 		if p.Header.Type == pdu.TypeResponse {
 			s.pmu.Lock()
 			ch := s.waiting[p.Header.PacketID]
@@ -443,6 +480,24 @@ func (s *session) readLoop() error {
 			}
 			continue
 		}
+		// This goroutine keeps its P when read(2) returns at once, as it
+		// does all through a walk; let the rest of the process (the
+		// module's loop, timers) run every yieldEvery of continuous
+		// serving rather than wait for the runtime to preempt us. The
+		// first time, report the session busy.
+		if now-prev > int64(backToBack) {
+			busySince = now
+		} else if now-busySince > int64(yieldEvery) {
+			if !s.busy.Load() && s.setBusy(true) {
+				select { // arm the quiet timer
+				case s.busyCh <- struct{}{}:
+				default:
+				}
+			}
+			runtime.Gosched()
+			busySince = now
+		}
+		prev = now
 		if err := s.serve(p); err != nil {
 			return err
 		}
