@@ -388,7 +388,10 @@ func New(cfg Config, now time.Time) (*Node, error) {
 	n := &Node{cfg: cfg, start: now, now: now, want: cfg.Want, linkUp: true, ipValid: true,
 		healthy: HealthyChecks, can: true, peers: map[ID]*peer{}, nextHello: now, seq: uint64(now.UnixNano())}
 	n.ready.Role, n.ready.CanPrimary = Initializing, true
-	n.advertise()
+	n.decide() // always(3) claims at once
+	if len(n.ready.Adverts) == 0 {
+		n.advertise()
+	}
 	n.nextHello = cfg.Schedule.Next(now, cfg.Hello)
 	return n, nil
 }
@@ -966,6 +969,7 @@ func (n *Node) decideOnce() {
 		}
 		// always(3) does not wait for the others' negotiation.
 		if n.now.Sub(n.start) < n.cfg.Holdtime && (n.want != WantAlways || !selfIn) {
+			n.withdraw() // an always(3) claim, if the preference changed
 			return
 		}
 		if selfBest {

@@ -29,6 +29,9 @@ type sim struct {
 	group map[string]int
 	// drop[from+">"+to]: adverts still to drop.
 	drop map[string]int
+	// dropped[pairKey(a, b)]: when an advert between a and b was last
+	// dropped.
+	dropped map[string]time.Time
 	// changes counts role changes per node (for the property test).
 	changes map[string]int
 	// names of every ID ever booted, for printing.
@@ -69,7 +72,16 @@ const queueCap = 16
 func newSim(hello, hold time.Duration) *sim {
 	return &sim{now: time.Unix(1000, 0), step: hello / 10, cfg: Config{Hello: hello, Holdtime: hold},
 		nodes: map[string]*simNode{}, cut: map[string]map[Path]bool{}, group: map[string]int{},
-		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}, at: map[string]ident.Slot{}}
+		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}, at: map[string]ident.Slot{},
+		dropped: map[string]time.Time{}}
+}
+
+// pairKey names the pair of nodes a and b, in either order.
+func pairKey(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return a + b
 }
 
 // countPrimaries notes how many live nodes are Primary now.
@@ -169,6 +181,7 @@ func (s *sim) flush() {
 							if s.drop[key]--; s.drop[key] == 0 {
 								delete(s.drop, key)
 							}
+							s.dropped[pairKey(name, to)] = s.now
 							continue
 						}
 					}
