@@ -103,8 +103,8 @@ type Member struct {
 	// oldPeers: peers whose adverts of another version were refused (and
 	// said so in the log).
 	oldPeers map[ident.MAC]bool
-	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
-	nseen int
+	seen     [64]uint32 // IDs of the Sets last applied (both paths deliver each)
+	nseen    int
 
 	inbox    chan delivery
 	controls chan control
