@@ -45,7 +45,7 @@ func TestRandomSchedules(t *testing.T) {
 	case testing.Short():
 		runs = 2000
 	case raceEnabled:
-		runs = 5000
+		runs = 2500
 	}
 	// Two shards, run in parallel: the machine has two cores.
 	var shards [2]schedStats
