@@ -501,17 +501,23 @@ func outranks(a, b *Node) bool {
 // FuzzStep: arbitrary adverts never make a node panic, and an ineligible
 // node never becomes Primary whatever it hears.
 func FuzzStep(f *testing.F) {
-	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100))
-	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64) {
+	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100), uint8(1), uint8(2), false)
+	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64,
+		cabinet, slot uint8, incumbent bool) {
 		now := time.Unix(100, 0)
-		n, err := New(Config{ID: ident.MACFromUint64(1)}, now)
+		rule := VendorRule
+		if incumbent {
+			rule = IncumbentRule
+		}
+		n, err := New(Config{ID: ident.MACFromUint64(1), Slot: ident.At(1, 1), Rule: rule}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.SetLink(now, false)
 		for i := 0; i < 5; i++ {
 			now = now.Add(time.Duration(dt%int64(10*time.Second)) + time.Millisecond)
-			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
+			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible,
+				Want: Want(want), Resigning: resigning, Takeover: takeover, Slot: ident.At(ident.Cabinet(cabinet), int32(slot))})
 			n.Tick(now)
 			if n.Role() == Primary {
 				t.Fatal("an ineligible node became Primary")
