@@ -32,7 +32,8 @@
 //     same instant on each other's stale adverts hear each other's claims
 //     and the rules keep one.
 //  6. Start-up: a module that hears a Primary becomes Standby; one that
-//     hears nobody waits one holdtime, then decides.
+//     hears nobody waits one holdtime, then decides (always(3): at once,
+//     see Preemption).
 //  7. A module that stops gracefully advertises resignation, so a Standby
 //     takes over at once instead of after the holdtime.
 //  8. A paused module (a hung process, SIGSTOP) comes back as Standby. A
@@ -45,8 +46,10 @@
 //     every peer as unheard (what it knew of them is stale), and for one
 //     holdtime (a fresh start-up wait) is no candidate and advertises
 //     Yield, so that peers keep or elect a Primary without it. Then it
-//     takes part again by the rules above: an incumbent of equal or higher
-//     preference keeps the role. Silence caused by the network alone (loss,
+//     takes part again by the rules above: under IncumbentRule an
+//     incumbent of equal or higher preference keeps the role; under
+//     VendorRule, if it comes first, it takes the role back after the
+//     hysteresis (Preemption). Silence caused by the network alone (loss,
 //     a partition) is not a pause; two Primaries that meet after it are
 //     settled by rule 4.
 //
@@ -54,8 +57,9 @@
 // soon as it hears an eligible candidate that the rules put first (break-
 // before-make: it advertises Standby at once), and that candidate claims
 // the role only once no live peer says Primary, so there are never two.
-// A candidate of higher preference counts at once; one of the same
-// preference (VendorRule) only once the Primary has heard it alive for
+// A candidate of higher preference counts at once, and so does an
+// always(3) one among always(3) modules; one of the same preference below
+// always(3) (VendorRule) only once the Primary has heard it alive for
 // HealthyChecks hellos, the hysteresis a recovered link goes through too,
 // so that a module that restarts in a loop never takes the role. An
 // always(3) module does not wait for the others' negotiation: at start-up
