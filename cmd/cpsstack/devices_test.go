@@ -207,9 +207,23 @@ func TestDevicesThroughThePrimary(t *testing.T) {
 	}
 
 	// Configuration through the Primary: the device has it when the Set is
-	// answered, and the Standbys see it by listening in.
-	if out, err := s.snmp("snmpset", p, "private", "MCC16-MIB::cfetf100Enabled.1.5", "i", "2", "MCC16-MIB::cettf100AutoCross.1.4", "i", "2"); err != nil {
-		t.Fatalf("device Set through the Primary: %v\n%s", err, out)
+	// answered, and the Standbys see it by listening in. A device that
+	// does not acknowledge within the Ack timeout (a chassis starved of CPU
+	// on a loaded machine) fails the Set whole with commitFailed: nothing
+	// is applied, and an NMS sends it again, as this does.
+	for attempt := 1; ; attempt++ {
+		out, err := s.snmp("snmpset", p, "private", "MCC16-MIB::cfetf100Enabled.1.5", "i", "2", "MCC16-MIB::cettf100AutoCross.1.4", "i", "2")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(out, "commitFailed") || attempt == 3 {
+			t.Fatalf("device Set through the Primary (attempt %d): %v\n%s", attempt, err, out)
+		}
+		t.Logf("attempt %d: %s", attempt, strings.TrimSpace(out))
+		// A late Ack's change is taken back: every module shows the old value.
+		for i := range s.addrs {
+			eventually(t, 10*time.Second, fmt.Sprintf("m%d shows the old cfetf100Enabled.1.5 after a failed Set", i+1), func() bool { return s.getInt(i, oidEnabled15) == 1 })
+		}
 	}
 	for _, sb := range standbys {
 		took := eventually(t, 10*time.Second, fmt.Sprintf("Standby m%d sees the new value", sb+1), func() bool { return s.getInt(sb, oidEnabled15) == 2 })

@@ -24,7 +24,6 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
-	"github.com/cpsmm/cpsmm/stack/device"
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member/configrpc"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
@@ -105,6 +104,7 @@ type Member struct {
 	oldPeers map[ident.MAC]bool
 	seen     [64]uint32 // IDs of the Sets last applied (both paths deliver each)
 	nseen    int
+	memo     reportMemo
 
 	inbox    chan delivery
 	controls chan control
@@ -314,7 +314,7 @@ func (m *Member) receive(now time.Time, d delivery) {
 		}
 		m.rpc.Ack(now, ident.MAC(f.From), a)
 	case backplane.TypeDeviceReport:
-		rs, err := device.UnmarshalReports(f.Payload)
+		rs, err := m.memo.decode(f.From, d.path, f.Payload)
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("device report dropped")
 			return

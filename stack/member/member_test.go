@@ -240,15 +240,34 @@ func TestStackElectsAndFailsOver(t *testing.T) {
 func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	r := newStackRig(t, 2)
 	p := r.waitOnePrimary(10 * time.Second)
-	start := time.Now()
 	r.cancel[p]()
 	<-r.done[p]
 	q := r.waitOnePrimary(10*time.Second, p)
-	took := time.Since(start)
-	t.Logf("graceful handover from %d to %d in %s", p, q, took)
-	// At once: the resignation is heard, no holdtime (750 ms) waited out.
-	if limit := 375 * time.Millisecond; took > limit {
-		t.Errorf("graceful handover took %s, more than half a holdtime (%s)", took, limit)
+	// At once: the new Primary took the role on hearing the resignation,
+	// not after waiting out the holdtime (750 ms) since it last heard the
+	// old one. Both instants come from the new Primary's own clock, so a
+	// loaded machine that delays the test itself does not change them.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := r.members[q].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heard time.Time
+	for _, ps := range st.Peers {
+		for _, h := range []time.Time{ps.Backplane.LastHeard, ps.Ethernet.LastHeard} {
+			if h.After(heard) {
+				heard = h
+			}
+		}
+	}
+	if heard.IsZero() || st.Role != "primary" {
+		t.Fatalf("module %d: role %s, last heard its peer at %v", q, st.Role, heard)
+	}
+	took := st.LastChange.Sub(heard)
+	t.Logf("graceful handover from %d to %d: Primary %s after the last advert heard (%s)", p, q, took, st.LastReason)
+	if holdtime := 750 * time.Millisecond; took >= holdtime {
+		t.Errorf("the new Primary took the role %s after it last heard the old one: it waited out the holdtime (%s) instead of hearing the resignation", took, holdtime)
 	}
 }
 
@@ -322,48 +341,83 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 }
 
 // A pending Set never holds the loop: while the Primary waits for a
-// silent target's Ack, its adverts go on and reads are answered.
+// silent target's Ack, its adverts go on and reads are answered. The proof
+// is structural, not a wall-clock bound (that figure is the PendingSet
+// benchmark's): the loop answers a Status that counts the Set in flight,
+// which it could not do if the pending Set held it.
 func TestPendingSetHoldsNothing(t *testing.T) {
 	r := newStackRig(t, 3)
 	p := r.waitOnePrimary(10 * time.Second)
 	a := (p + 1) % 3
-	// Module a stops hearing anything (a hang) but the Primary still
-	// believes it alive for a holdtime.
-	r.net.cut(r.macs[a], true)
-	r.members[a].tr.SetLink(false)
-	done := make(chan *smi.SetError, 1)
-	go func() { done <- r.set(p, r.vb(p, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(a+1))) }()
-	var worst time.Duration
-	for {
-		select {
-		case err := <-done:
-			if err == nil || (err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue) {
-				t.Fatalf("Set to a silent module: %v", err)
+	for attempt := 1; ; attempt++ {
+		// The Primary believes module a alive (a hang it has not yet
+		// noticed) while a hears nothing and acknowledges nothing.
+		r.waitPeerAlive(p, a)
+		r.net.cut(r.macs[a], true)
+		r.members[a].tr.SetLink(false)
+		done := make(chan *smi.SetError, 1)
+		go func() { done <- r.set(p, r.vb(p, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(a+1))) }()
+		var worst time.Duration
+		inFlight := 0 // Status answers that counted the pending Set
+		var err *smi.SetError
+		for err == nil {
+			select {
+			case err = <-done:
+				continue
+			default:
 			}
+			start := time.Now()
+			r.mods[p].Store().Value("cpsIsPrimary", 0)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, serr := r.members[p].Status(ctx)
+			st, serr := r.members[p].Status(ctx)
 			cancel()
 			if serr != nil {
 				t.Fatal(serr)
 			}
-			t.Logf("Set answered %v; worst read %s", err, worst)
-			if worst > 50*time.Millisecond {
-				t.Errorf("a read waited %s while the Set was pending", worst)
+			if st.SetsInFlight > 0 {
+				inFlight++
 			}
+			worst = max(worst, time.Since(start))
+			time.Sleep(time.Millisecond)
+		}
+		if err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue {
+			t.Fatalf("Set to a silent module: %v", err)
+		}
+		t.Logf("attempt %d: Set answered %v; %d answers of the loop while it was pending, worst read %s", attempt, err, inFlight, worst)
+		if inFlight > 0 {
 			return
-		default:
 		}
-		start := time.Now()
-		r.mods[p].Store().Value("cpsIsPrimary", 0)
+		// A loaded machine may not have run this goroutine during the
+		// 30 ms the Set was pending (or the Primary had already taken a
+		// for dead): again, with a heard again first.
+		if attempt == 5 {
+			t.Fatal("in five Sets pending on a silent module, the Primary's loop never answered while one was pending")
+		}
+		r.net.cut(r.macs[a], false)
+		r.members[a].tr.SetLink(true)
+	}
+}
+
+// waitPeerAlive waits until module i hears module j.
+func (r *stackRig) waitPeerAlive(i, j int) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if _, err := r.members[p].Status(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st, err := r.members[i].Status(ctx)
 		cancel()
-		if d := time.Since(start); d > worst {
-			worst = d
+		if err != nil {
+			r.t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond)
+		for _, ps := range st.Peers {
+			if ps.MAC == r.macs[j].String() && ps.Alive {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("module %d does not hear module %d:\n%s", i, j, r.dump())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

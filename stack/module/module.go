@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -252,9 +251,11 @@ func (m *Module) populateCabinet(cfg Config) {
 	b := []uint32{uint32(cfg.Bia)}
 	s.Write(b, o.Cabinet.Bia.Of(cfg.Bia), o.Cabinet.Model.Of(model.OID),
 		o.Cabinet.Description.Of(cfg.CabinetDescription), o.Cabinet.Sequence.Of(1))
-	if d := o.DetailOf(model.Detail); d != nil {
-		s.Write(b, d.Bia.Of(cfg.Bia), d.Description.Of(strings.ToUpper(model.Name)+" Point System chassis"),
-			d.PSPower1.Of(mib.On), d.PSInUse1.Of(mib.Yes), d.PSPower2.Of(mib.Yes), d.PSInUse2.Of(mib.Yes), d.MRevision.Of(1))
+	if d, pw := o.DetailOf(model.Detail); d != nil {
+		s.Write(b, d.Bia.Of(cfg.Bia), d.Description.Of(DetailDescription(model, cfg.CabinetDescription)), d.MRevision.Of(1))
+		if pw != nil {
+			s.Write(b, pw.PSPower1.Of(mib.On), pw.PSInUse1.Of(mib.Yes), pw.PSPower2.Of(mib.Yes), pw.PSInUse2.Of(mib.Yes))
+		}
 	}
 	s.Write([]uint32{0}, o.GroupCtrl.Of(cfg.GroupCtrl))
 }
