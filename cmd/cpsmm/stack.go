@@ -111,11 +111,21 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		address, _ = filepath.Abs(address)
 	}
 	return member.New(member.Config{
-		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched},
+		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched, Rule: stackRule(st),
+			Slot: ident.At(sm.Cabinet, sm.Slot)},
 		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
 			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
 		Module: mod, Directory: dir, Devices: devs, Log: log, Names: names, RoleChanged: notes.RoleChanged, IPMonitor: mon,
 	})
+}
+
+// stackRule is the stack's election rule: the vendor's unless the stack
+// file says negotiation: {preempt: false}.
+func stackRule(st *stackfile.Stack) negotiation.Rule {
+	if st.Preempt {
+		return negotiation.VendorRule
+	}
+	return negotiation.IncumbentRule
 }
 
 // stackSchedule is the stack's grid of periodic sends (hellos and polls):

@@ -946,6 +946,9 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 	for _, m := range st.Modules {
 		names[m.MAC.String()] = m.Name
 	}
+	if w := alwaysWarning(rows, names); w != "" {
+		fmt.Println("\n" + w)
+	}
 	now := time.Now()
 	ago := func(t time.Time) string { return now.Sub(t).Round(time.Millisecond).String() + " ago" }
 	for _, r := range rows {
@@ -1015,6 +1018,31 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+// alwaysWarning is the WARNING status prints when a module reports more
+// than one always(3) module in the stack (the largest such report), or "".
+func alwaysWarning(rows []row, names map[string]string) string {
+	var worst []member.ModuleRef
+	for _, r := range rows {
+		if n := r.Negotiation; n != nil && len(n.AlwaysConflict) > len(worst) {
+			worst = n.AlwaysConflict
+		}
+	}
+	if len(worst) < 2 {
+		return ""
+	}
+	var mods []string
+	for _, m := range worst {
+		name := names[m.MAC]
+		if name == "" {
+			name = m.MAC
+		}
+		mods = append(mods, fmt.Sprintf("%s (%d/%d)", name, m.Bia, m.Slot))
+	}
+	return fmt.Sprintf("WARNING: more than one module wants always(3): %s. The vendor's modules behave erratically so;\n"+
+		"the emulator keeps the lowest cabinet/slot of them, %s, Primary. Set all but one to yes or no.",
+		strings.Join(mods, ", "), mods[0])
 }
 
 // negotiationOf asks a module's control socket for its negotiation state

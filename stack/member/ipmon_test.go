@@ -147,6 +147,9 @@ func TestIPMonitorInTheLoop(t *testing.T) {
 	}
 	r.waitValue(p, "cpsmm100CanPrimary", "1", 5*time.Second, own...)
 	r.waitValue(p, "cpsEmuIpMonVerdict", "1", 5*time.Second, 0)
+	// Eligible again, the module in the lowest slot takes the role back
+	// (the vendor's rule).
+	r.waitFor("the recovered module to take the role back", func(ps []int) bool { return len(ps) == 1 && ps[0] == p })
 
 	r.net.setGateway(testGateway, false)
 	for i := range r.mods {
@@ -157,8 +160,8 @@ func TestIPMonitorInTheLoop(t *testing.T) {
 			t.Errorf("m%d CanPrimary %s with the shared gateway down", i+1, got)
 		}
 	}
-	if ps := r.primaries(); len(ps) != 1 || ps[0] != q {
-		t.Errorf("Primaries %v with the shared gateway down, want [%d]", ps, q)
+	if ps := r.primaries(); len(ps) != 1 || ps[0] != p {
+		t.Errorf("Primaries %v with the shared gateway down, want [%d]", ps, p)
 	}
 	r.net.setGateway(testGateway, true)
 	for i := range r.mods {

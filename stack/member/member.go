@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -134,9 +135,12 @@ type Member struct {
 	rpc   *configrpc.RPC
 	dev   *devcache.Cache
 	shown map[ident.MAC]module.PeerView // peers' rows as last written
-	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
-	nseen int
-	memo  reportMemo
+	// oldPeers: peers whose adverts of another version were refused (and
+	// said so in the log).
+	oldPeers map[ident.MAC]bool
+	seen     [64]uint32 // IDs of the Sets last applied (both paths deliver each)
+	nseen    int
+	memo     reportMemo
 	// lastPrimary is the last peer heard as Primary; wasPrimary the role
 	// last shown (for the role-change notification).
 	lastPrimary  ident.MAC
@@ -171,7 +175,7 @@ func New(cfg Config) (*Member, error) {
 		cfg.Log = l
 	}
 	now := time.Now()
-	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{},
+	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{}, oldPeers: map[ident.MAC]bool{},
 		inbox: make(chan delivery, 1024), controls: make(chan control), statuses: make(chan chan Status), done: make(chan struct{})}
 	cfg.Negotiation.ID = m.mac
 	cfg.Negotiation.Want = negotiation.Want(cfg.Module.WantPrimary())
@@ -357,6 +361,16 @@ func (m *Member) receive(now time.Time, d delivery) {
 		m.monitorReport(now, f)
 	case backplane.TypeAdvert:
 		a, err := negotiation.UnmarshalAdvert(f.From, f.Payload)
+		if errors.Is(err, negotiation.ErrAdvertVersion) {
+			// A module of another release: said once per peer, not
+			// every hello.
+			if from := ident.MAC(f.From); !m.oldPeers[from] {
+				m.oldPeers[from] = true
+				m.log.WithError(err).WithFields(logrus.Fields{"peer": from.String(), "reason": "advert version"}).
+					Warn("advert of another version refused: every module of a stack must run the same release")
+			}
+			return
+		}
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("advert dropped")
 			return
@@ -422,6 +436,10 @@ func (m *Member) flush() {
 		f := logrus.Fields{"role": e.Role.String(), "event": e.Kind.String(), "reason": e.Reason}
 		if !e.Peer.IsZero() {
 			f["peer"] = e.Peer.String()
+		}
+		if e.Kind == negotiation.AlwaysConflict {
+			m.alwaysConflict(f)
+			continue
 		}
 		m.log.WithFields(f).Info("negotiation event")
 		if e.Kind == negotiation.RoleChanged && e.Role != negotiation.Primary && m.wasPrimary {
@@ -511,6 +529,22 @@ func (m *Member) roleChange(rd negotiation.Ready) {
 			}
 		}
 	}
+}
+
+// alwaysConflict warns that more than one module of the stack wants
+// always(3) (the vendor: erratic behaviour; here the lowest cabinet/slot
+// of them is Primary).
+func (m *Member) alwaysConflict(f logrus.Fields) {
+	var mods []string
+	for _, id := range m.node.AlwaysConflict() {
+		r := m.ref(id)
+		mods = append(mods, fmt.Sprintf("%d/%d", r.Bia, r.Slot))
+	}
+	f["modules"] = strings.Join(mods, ",")
+	if len(mods) > 0 {
+		f["primary"] = mods[0]
+	}
+	m.log.WithFields(f).Warn("more than one module wants always(3): the lowest cabinet/slot of them is Primary")
 }
 
 // The module.Stack methods, called on the loop (from Serve).

@@ -29,6 +29,11 @@ type Stack struct {
 	Holdtime time.Duration
 	// Poll is how often the Primary solicits every device.
 	Poll time.Duration
+	// Preempt selects the election rule: true (the default), the vendor's
+	// (a better module that becomes eligible takes the role back); false
+	// (negotiation: {preempt: false}), the incumbent keeps the role among
+	// equals.
+	Preempt bool
 	// TrapSink, if valid, is where every module's snmpd sends the
 	// notifications the module raises (trap2sink).
 	TrapSink netip.AddrPort
@@ -307,8 +312,8 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	top := p.fields(root, "", "stack", "key", "timers", "traps", "cabinets", "modules", "devices", "ip_monitor")
-	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162}
+	top := p.fields(root, "", "stack", "key", "timers", "negotiation", "traps", "cabinets", "modules", "devices", "ip_monitor")
+	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162, Preempt: true}
 	st.Name, _ = p.str(top, "stack", "", true)
 	var keyNode *yaml.Node
 	st.Key, keyNode = p.str(top, "key", "", true)
@@ -322,6 +327,20 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		st.Holdtime = p.duration(tm, "holdtime", "timers", DefaultHoldtime, MinHoldtime)
 		if st.Holdtime < 3*st.Hello {
 			p.fail(t, "timers.holdtime", "holdtime %s must be at least 3 × hello (%s)", st.Holdtime, 3*st.Hello)
+		}
+	}
+
+	if t, ok := top["negotiation"]; ok {
+		ng := p.fields(t, "negotiation", "preempt")
+		if v, n := p.str(ng, "preempt", "negotiation", false); n != nil {
+			switch v {
+			case "true", "yes", "on":
+				st.Preempt = true
+			case "false", "no", "off":
+				st.Preempt = false
+			default:
+				p.fail(n, "negotiation.preempt", "%q is not true or false", v)
+			}
 		}
 	}
 

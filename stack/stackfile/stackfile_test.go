@@ -24,6 +24,9 @@ func TestExampleLoads(t *testing.T) {
 	if st.Hello != time.Second || st.Holdtime != 3*time.Second || st.Poll != time.Second || st.TrapSink.IsValid() || st.TrapPort != 162 {
 		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
 	}
+	if !st.Preempt {
+		t.Error("the example takes the vendor's rule (preempt) by default")
+	}
 	for i, m := range st.Modules {
 		if want := 16101 + i; int(m.SNMP.Port()) != want || !m.SNMP.Addr().IsLoopback() {
 			t.Errorf("module %s SNMP %s, want 127.0.0.1:%d", m.Name, m.SNMP, want)
@@ -119,6 +122,8 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 			"  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
 			"s.yaml:14: field modules[1].snmp: UDP address 127.0.0.1:17101 is already used by module \"a\""},
 		{"aggregation on a module's SNMP address", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:16101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:16101 is already"},
+		{"preempt not a bool", good + "negotiation: {preempt: sometimes}\n", "s.yaml:14: field negotiation.preempt: \"sometimes\" is not true or false"},
+		{"unknown negotiation field", good + "negotiation: {rule: vrrp}\n", "s.yaml:14: field negotiation.rule: unknown field"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
 		{"ip monitor interval", good + "ip_monitor: {interval: 10ms}\n", "s.yaml:14: field ip_monitor.interval: 10ms is below the minimum 100ms"},
 		{"ip monitor misses", good + "ip_monitor: {misses: 0}\n", "s.yaml:14: field ip_monitor.misses: 0 is outside 1..100"},
@@ -143,6 +148,11 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	}
 	if _, err := Parse("s.yaml", []byte(good)); err != nil {
 		t.Errorf("good file: %v", err)
+	}
+	for text, want := range map[string]bool{good: true, good + "negotiation: {preempt: false}\n": false, good + "negotiation: {preempt: true}\n": true} {
+		if st, err := Parse("s.yaml", []byte(text)); err != nil || st.Preempt != want {
+			t.Errorf("preempt: %v (%v), want %v", st.Preempt, err, want)
+		}
 	}
 	st, err := Parse("s.yaml", []byte(withUnit+"devices:\n  - {cabinet: 2, slot: 5, type: smacf100p, ethernet: \"127.0.0.1:18000\"}\n"+
 		"  - {cabinet: 1, slot: 2, type: cpsmm200, serial: 9}\n"))
