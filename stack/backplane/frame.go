@@ -50,6 +50,7 @@ const (
 	TypeConfigSet    Type = 4 // the Primary distributes configuration
 	TypeConfigAck    Type = 5 // the target acknowledges it
 	TypeHello        Type = 6 // a module announces itself on attaching
+	TypeModuleRow    Type = 7 // a module reports its cpsmm100Table row
 )
 
 func (t Type) String() string {
@@ -66,6 +67,8 @@ func (t Type) String() string {
 		return "config-ack"
 	case TypeHello:
 		return "hello"
+	case TypeModuleRow:
+		return "module-row"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }

@@ -208,6 +208,17 @@ func (r *RPC) Deadline() time.Time {
 	return d
 }
 
+// sameValue tells whether two Sets of the same objects carry the same
+// values (a take-back that would change nothing is not sent).
 func sameValue(a, b configmsg.Set) bool {
-	return a.Type == b.Type && a.Int == b.Int && bytes.Equal(a.Bytes, b.Bytes)
+	ai, bi := a.Items(), b.Items()
+	if len(ai) != len(bi) {
+		return false
+	}
+	for i := range ai {
+		if ai[i].Object != bi[i].Object || ai[i].Type != bi[i].Type || ai[i].Int != bi[i].Int || !bytes.Equal(ai[i].Bytes, bi[i].Bytes) {
+			return false
+		}
+	}
+	return true
 }
