@@ -145,7 +145,9 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestPack(t *testing.T) {
-	str := func(o Object, n int) Item { return Item{Object: o, Type: Octets, Bytes: []byte(strings.Repeat("a", n))} }
+	str := func(o Object, n int) Item {
+		return Item{Object: o, Type: Octets, Bytes: []byte(strings.Repeat("a", n))}
+	}
 	ip := Item{Object: ObjIPAddress, Type: IPAddress, Bytes: []byte{192, 0, 2, 10}}
 	// Four full strings and an address do not fit one 1024-octet frame.
 	its := []Item{ip, str(ObjSysName, 255), str(ObjSysContact, 255), str(ObjSysLocation, 255), str(ObjGroups, 255)}
