@@ -338,6 +338,11 @@ func (m *Member) peerRow(f backplane.Frame) {
 	if !ok || from == m.mac {
 		return
 	}
+	if m.rpc.Busy(from) {
+		// A Set to it is unsettled: the row may show what is about to be
+		// taken back. The row it reports once the Set settles is shown.
+		return
+	}
 	r, err := configmsg.UnmarshalRow(f.Payload)
 	if err != nil {
 		m.log.WithError(err).WithFields(logrus.Fields{"peer": from.String(), "reason": "malformed"}).Warn("module row dropped")

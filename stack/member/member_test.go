@@ -23,6 +23,7 @@ type stackRig struct {
 	t       *testing.T
 	net     *memNet
 	macs    []ident.MAC
+	dirs    []string // state directories
 	mods    []*module.Module
 	members []*Member
 	cancel  []context.CancelFunc
@@ -34,7 +35,10 @@ func macN(i int) ident.MAC { return ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(i + 1)} 
 
 // newStackRig runs n members in one process over an in-memory network,
 // each with a real module and its loop.
-func newStackRig(t *testing.T, n int) *stackRig {
+func newStackRig(t *testing.T, n int) *stackRig { return newStackRigAck(t, n, 0) }
+
+// newStackRigAck is newStackRig with an Ack timeout (0: the default).
+func newStackRigAck(t *testing.T, n int, ackTimeout time.Duration) *stackRig {
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	r := &stackRig{t: t, net: newMemNet()}
@@ -53,7 +57,8 @@ func newStackRig(t *testing.T, n int) *stackRig {
 		cfgs[i] = cfg
 	}
 	for i := 0; i < n; i++ {
-		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet, Stack: true})
+		r.dirs = append(r.dirs, t.TempDir())
+		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet, Stack: true, StateDir: r.dirs[i]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +72,7 @@ func newStackRig(t *testing.T, n int) *stackRig {
 		m, err := New(Config{
 			Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
 			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
-			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet,
+			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet, AckTimeout: ackTimeout,
 		})
 		if err != nil {
 			t.Fatal(err)

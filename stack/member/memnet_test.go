@@ -64,11 +64,12 @@ func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
 			to = append(to, func() { q.deliver(transport.Ethernet, f) })
 		}
 	}
+	cutOff := !p.backplane && !p.ethernet
 	n.mu.Unlock()
 	for _, d := range to {
 		d()
 	}
-	if len(to) == 0 && !p.backplane && !p.ethernet {
+	if len(to) == 0 && cutOff {
 		return errors.New("memnet: no path to send on")
 	}
 	return nil

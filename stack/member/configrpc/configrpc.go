@@ -78,6 +78,27 @@ func New(send Sender, timeout time.Duration, seed uint32, log logrus.FieldLogger
 	return &RPC{send: send, log: log, timeout: timeout, nextID: seed, calls: map[uint32]*call{}}
 }
 
+// Busy reports whether a Set to module mac is unsettled: awaiting its Ack
+// or a take-back's, or part of a batch still awaiting another target's.
+// Until it settles, what the module reports of itself may show a Set about
+// to be taken back.
+func (r *RPC) Busy(mac ident.MAC) bool {
+	mine := func(t configmsg.Target) bool { return t.Kind == configmsg.KindModule && t.MAC == mac }
+	for _, c := range r.calls {
+		if mine(c.set.Target) {
+			return true
+		}
+		if c.batch != nil {
+			for _, ch := range c.batch.changes {
+				if mine(ch.Do.Target) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // InFlight returns how many requests await an Ack.
 func (r *RPC) InFlight() int { return len(r.calls) }
 

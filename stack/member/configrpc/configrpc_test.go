@@ -512,3 +512,31 @@ func randomRun(t *testing.T, seed uint64) {
 		t.Errorf("in the end InFlight %d, Deadline %v", r.InFlight(), r.Deadline())
 	}
 }
+
+// Busy follows a module target from its Set to the end of its batch and
+// of its take-back.
+func TestBusy(t *testing.T) {
+	r, s := newRPC(t)
+	var d dones
+	r.Distribute(t0, twoChanges(), d.done)
+	if !r.Busy(macA) || r.Busy(macB) {
+		t.Fatalf("Busy(A) %v, Busy(B) %v after the Sets", r.Busy(macA), r.Busy(macB))
+	}
+	sets := s.since(0)
+	r.Ack(t0.Add(time.Millisecond), macA, ack(sets[0], configmsg.OK))
+	if !r.Busy(macA) {
+		t.Fatal("A acknowledged, the device not yet: A not busy")
+	}
+	r.Tick(t0.Add(timeout)) // the device is silent: the batch fails, take-backs go
+	if !r.Busy(macA) {
+		t.Fatal("A's take-back unsent or not awaited")
+	}
+	for _, u := range s.since(2) {
+		if u.Target.Kind == configmsg.KindModule {
+			r.Ack(t0.Add(timeout+time.Millisecond), macA, ack(u, configmsg.OK))
+		}
+	}
+	if r.Busy(macA) {
+		t.Fatal("A busy after its take-back was acknowledged")
+	}
+}
