@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosnmp/gosnmp"
 )
 
 // table reads cpsmm100Table from module i's agent with snmptable: a map
@@ -115,6 +118,7 @@ func TestRowsThroughThePrimary(t *testing.T) {
 	if v := s.getText(a, "MCC16-MIB::cpsIsPrimary.0"); v != "no" {
 		t.Errorf("m%d answers cpsIsPrimary %s after its IP change", a+1, v)
 	}
+	s.logSetTimes(p, a)
 
 	// Through a Standby: inconsistentValue, nothing changes.
 	o, err = s.snmp("snmpset", b, "private", obj("SysName", a), "s", "via-standby")
@@ -216,4 +220,47 @@ func TestRowsThroughThePrimary(t *testing.T) {
 		return ra["SysName"] == "lab-a" && rb["SysName"] == nameB && rb["SNMPTrapMgr2"] == "0.0.0.0"
 	})
 	s.waitOnly(p, "at the end")
+}
+
+// logSetTimes logs, not judged, what a three-column Set of Standby a's
+// row through the Primary p costs against the same Set of p's own row
+// (gosnmp, 30 each, interleaved).
+func (s *testStack) logSetTimes(p, a int) {
+	g := s.manager(p, "private")
+	pdu := func(slot, k int) []gosnmp.SnmpPDU {
+		col := func(c int) string { return fmt.Sprintf("%s.%d.1.%d", oidCpsmm100, c, slot) }
+		return []gosnmp.SnmpPDU{
+			{Name: col(21), Type: gosnmp.OctetString, Value: fmt.Sprintf("n%d", k)},           // SysName
+			{Name: col(20), Type: gosnmp.OctetString, Value: fmt.Sprintf("c%d", k)},           // SysContact
+			{Name: col(28), Type: gosnmp.IPAddress, Value: fmt.Sprintf("127.0.0.%d", 10+k%2)}, // SNMPTrapMgr2
+		}
+	}
+	var remote, local []time.Duration
+	for k := range 30 {
+		for _, slot := range []int{a + 1, p + 1} {
+			start := time.Now()
+			res, err := g.Set(pdu(slot, k))
+			d := time.Since(start)
+			if err != nil || res.Error != gosnmp.NoError {
+				s.t.Fatalf("Set of row 1.%d through the Primary: %v %v", slot, err, res)
+			}
+			if slot == p+1 {
+				local = append(local, d)
+			} else {
+				remote = append(remote, d)
+			}
+		}
+	}
+	slices.Sort(remote)
+	slices.Sort(local)
+	s.t.Logf("three-column Set through the Primary, 30 each: a Standby's row p50 %s max %s; the Primary's own row p50 %s max %s",
+		remote[15].Round(10*time.Microsecond), remote[29].Round(10*time.Microsecond), local[15].Round(10*time.Microsecond), local[29].Round(10*time.Microsecond))
+	// Put the Standby's row back as the test left it.
+	if res, err := g.Set([]gosnmp.SnmpPDU{
+		{Name: fmt.Sprintf("%s.21.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: "lab-a"},
+		{Name: fmt.Sprintf("%s.20.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: ""},
+		{Name: fmt.Sprintf("%s.28.1.%d", oidCpsmm100, a+1), Type: gosnmp.IPAddress, Value: "0.0.0.0"},
+	}); err != nil || res.Error != gosnmp.NoError {
+		s.t.Fatalf("restore row 1.%d: %v %v", a+1, err, res)
+	}
 }
