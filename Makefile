@@ -32,7 +32,7 @@ FUZZ_TARGETS := \
 	FuzzOpen,./stack/backplane,400000x \
 	FuzzStep,./negotiation,400000x \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
-	FuzzUnmarshal,./stack/configmsg,500000x \
+	FuzzUnmarshal,./stack/configmsg,200000x \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x
