@@ -59,12 +59,21 @@ type Config struct {
 	// AckTimeout bounds the wait for a distributed Set's Ack (default
 	// configrpc.DefaultTimeout).
 	AckTimeout time.Duration
+	// SaveAckTimeout bounds the wait for the Ack of a Set that makes its
+	// target module save its configuration (SaveConfig), which it
+	// acknowledges only once written and synced (default 250 ms).
+	SaveAckTimeout time.Duration
 	// RowRefresh: how often the module reports its cpsmm100Table row to
 	// the others even when nothing changed (default 30 s). It also reports
 	// it at once when it changes and when a peer is newly heard.
 	RowRefresh time.Duration
 	Log        logrus.FieldLogger
 }
+
+// DefaultSaveAckTimeout is Config.SaveAckTimeout's default: a module's
+// save is a write, two fsyncs and a rename, which a busy disk stretches
+// well past the 30 ms a module's Ack otherwise takes at most.
+const DefaultSaveAckTimeout = 250 * time.Millisecond
 
 // Command is a fault injected into the member's module.
 type Command uint8
@@ -132,6 +141,9 @@ func New(cfg Config) (*Member, error) {
 	now := time.Now()
 	if cfg.RowRefresh <= 0 {
 		cfg.RowRefresh = 30 * time.Second
+	}
+	if cfg.SaveAckTimeout <= 0 {
+		cfg.SaveAckTimeout = DefaultSaveAckTimeout
 	}
 	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{},
 		alive: map[ident.MAC]bool{}, rowForce: true,
@@ -574,8 +586,14 @@ func (m *Member) Distribute(rcs []module.RemoteChange, done func(error)) {
 				max(configmsg.SetSize(g.do[lo:hi+1]), configmsg.SetSize(g.undo[lo:hi+1])) <= backplane.MaxPayload {
 				hi++
 			}
-			changes = append(changes, configrpc.Change{Do: configmsg.SetOf(g.t, g.do[lo:hi]...), Undo: configmsg.SetOf(g.t, g.undo[lo:hi]...),
-				Name: strings.Join(g.names[lo:hi], "+")})
+			c := configrpc.Change{Do: configmsg.SetOf(g.t, g.do[lo:hi]...), Undo: configmsg.SetOf(g.t, g.undo[lo:hi]...),
+				Name: strings.Join(g.names[lo:hi], "+")}
+			for _, it := range g.do[lo:hi] {
+				if it.Object == configmsg.ObjSaveConfig && it.Int == 1 { // saveConfig(1)
+					c.Timeout = m.cfg.SaveAckTimeout
+				}
+			}
+			changes = append(changes, c)
 			lo = hi
 		}
 	}

@@ -38,6 +38,9 @@ type Sender interface {
 type Change struct {
 	Do, Undo configmsg.Set
 	Name     string // the MIB object, for messages
+	// Timeout bounds the wait for its Ack and its take-back's (0: the
+	// RPC's): longer for a Set its target must write to disk first.
+	Timeout time.Duration
 }
 
 type batch struct {
@@ -49,6 +52,7 @@ type batch struct {
 
 type call struct {
 	set      configmsg.Set
+	timeout  time.Duration
 	deadline time.Time
 	batch    *batch // nil for a take-back
 	tries    int
@@ -110,7 +114,7 @@ func (r *RPC) InFlight() int { return len(r.calls) }
 func (r *RPC) Distribute(now time.Time, changes []Change, done func(error)) {
 	if done == nil {
 		for _, c := range changes {
-			r.start(now, c.Do, nil, c.Name)
+			_ = r.start(now, c.Do, nil, c.Name, c.Timeout)
 		}
 		return
 	}
@@ -121,17 +125,20 @@ func (r *RPC) Distribute(now time.Time, changes []Change, done func(error)) {
 		return
 	}
 	for _, c := range changes {
-		if err := r.start(now, c.Do, b, c.Name); err != nil {
+		if err := r.start(now, c.Do, b, c.Name, c.Timeout); err != nil {
 			r.fail(now, b, err)
 			return
 		}
 	}
 }
 
-func (r *RPC) start(now time.Time, s configmsg.Set, b *batch, name string) error {
+func (r *RPC) start(now time.Time, s configmsg.Set, b *batch, name string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = r.timeout
+	}
 	r.nextID++
 	s.ID = r.nextID
-	c := &call{set: s, deadline: now.Add(r.timeout), batch: b, tries: 1, name: name}
+	c := &call{set: s, timeout: timeout, deadline: now.Add(timeout), batch: b, tries: 1, name: name}
 	r.calls[s.ID] = c
 	return r.transmit(c)
 }
@@ -192,7 +199,7 @@ func (r *RPC) fail(now time.Time, b *batch, err error) {
 	b.done(err)
 	for _, c := range b.changes {
 		if !sameValue(c.Undo, c.Do) {
-			_ = r.start(now, c.Undo, nil, c.Name)
+			_ = r.start(now, c.Undo, nil, c.Name, c.Timeout)
 		}
 	}
 }
@@ -204,7 +211,7 @@ func (r *RPC) Tick(now time.Time) {
 			continue
 		}
 		if c.batch != nil {
-			r.fail(now, c.batch, fmt.Errorf("%s did not acknowledge within %s", c.set.Target, r.timeout))
+			r.fail(now, c.batch, fmt.Errorf("%s did not acknowledge within %s", c.set.Target, c.timeout))
 			continue
 		}
 		if c.tries >= undoTries {
@@ -213,7 +220,7 @@ func (r *RPC) Tick(now time.Time) {
 			continue
 		}
 		c.tries++
-		c.deadline = now.Add(r.timeout)
+		c.deadline = now.Add(c.timeout)
 		_ = r.transmit(c)
 	}
 }

@@ -540,3 +540,31 @@ func TestBusy(t *testing.T) {
 		t.Fatal("A busy after its take-back was acknowledged")
 	}
 }
+
+// A change with its own timeout waits that long for its Ack, and its
+// take-back too; the others keep the RPC's.
+func TestChangeTimeout(t *testing.T) {
+	r, s := newRPC(t)
+	var d dones
+	long := intChange(module(macA), configmsg.ObjSaveConfig, 2, 1, "cpsmm100SaveConfig")
+	long.Timeout = 5 * timeout
+	r.Distribute(t0, []Change{long}, d.done)
+	r.Tick(t0.Add(2 * timeout))
+	if len(d.errs) != 0 {
+		t.Fatalf("failed after %s of a %s timeout: %v", 2*timeout, long.Timeout, d.errs)
+	}
+	if got := r.Deadline(); !got.Equal(t0.Add(long.Timeout)) {
+		t.Fatalf("deadline %s, want %s", got.Sub(t0), long.Timeout)
+	}
+	r.Tick(t0.Add(long.Timeout))
+	if len(d.errs) != 1 || d.errs[0] == nil || !strings.Contains(d.errs[0].Error(), (5 * timeout).String()) {
+		t.Fatalf("after the timeout: %v", d.errs)
+	}
+	undo := s.since(1)
+	if len(undo) != 1 || !r.Busy(macA) {
+		t.Fatalf("take-back %v", undo)
+	}
+	if got := r.Deadline(); !got.Equal(t0.Add(2 * long.Timeout)) {
+		t.Fatalf("take-back deadline %s, want %s", got.Sub(t0), 2*long.Timeout)
+	}
+}
