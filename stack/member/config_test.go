@@ -278,3 +278,20 @@ func (r *stackRig) aliveOn(i, j int) bool {
 	}
 	return false
 }
+
+// A module restarted faster than a holdtime (never seen dead) learns the
+// others' rows again: its first Row makes them send theirs.
+func TestRestartedModuleLearnsTheRows(t *testing.T) {
+	r := newStackRig(t, 3)
+	r.waitOnePrimary(10 * time.Second)
+	if err := r.set(0, r.vb(0, "cpsmm100SysLocation", smi.String("rack 9"), 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("module 0's location on module 2", func() bool { return r.str(2, 0, "cpsmm100SysLocation") == "rack 9" })
+	r.restart(2)
+	r.eventually("module 0's location and uptime on the restarted module 2", func() bool {
+		return r.str(2, 0, "cpsmm100SysLocation") == "rack 9" && r.uptime(2, 0) > 0 && r.uptime(2, 1) > 0
+	})
+	// Its peers show its restarted uptime.
+	r.eventually("module 2's restarted uptime on module 0", func() bool { return r.uptime(0, 2) < r.uptime(0, 1) })
+}

@@ -360,8 +360,14 @@ func (m *Member) peerRow(f backplane.Frame) {
 		m.log.WithError(err).WithFields(logrus.Fields{"peer": from.String(), "reason": "malformed"}).Warn("module row dropped")
 		return
 	}
-	if n := m.mod.ApplyPeerRow(int32(loc.Cabinet), loc.Slot, r); n > 0 {
+	n, fresh := m.mod.ApplyPeerRow(int32(loc.Cabinet), loc.Slot, r)
+	if n > 0 {
 		m.log.WithFields(logrus.Fields{"peer": from.String(), "skipped": n, "reason": "value its column does not take"}).Warn("module row items skipped")
+	}
+	if fresh {
+		// First heard, or restarted (perhaps faster than a holdtime, so
+		// never seen dead): it may not know this module's row.
+		m.rowForce = true
 	}
 }
 

@@ -20,15 +20,20 @@ import (
 )
 
 type stackRig struct {
-	t       *testing.T
-	net     *memNet
-	macs    []ident.MAC
-	dirs    []string // state directories
-	mods    []*module.Module
-	members []*Member
-	cancel  []context.CancelFunc
-	done    []chan struct{}
-	tx      atomic.Uint64
+	t          *testing.T
+	ctx        context.Context
+	cfgs       []module.Config
+	dir        map[ident.MAC]ident.Slot
+	quiet      *logrus.Logger
+	ackTimeout time.Duration
+	net        *memNet
+	macs       []ident.MAC
+	dirs       []string // state directories
+	mods       []*module.Module
+	members    []*Member
+	cancel     []context.CancelFunc
+	done       []chan struct{}
+	tx         atomic.Uint64
 }
 
 func macN(i int) ident.MAC { return ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(i + 1)} }
@@ -41,46 +46,24 @@ func newStackRig(t *testing.T, n int) *stackRig { return newStackRigAck(t, n, 0)
 func newStackRigAck(t *testing.T, n int, ackTimeout time.Duration) *stackRig {
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	r := &stackRig{t: t, net: newMemNet()}
-	dir := map[ident.MAC]ident.Slot{}
+	r := &stackRig{t: t, net: newMemNet(), ctx: ctx, dir: map[ident.MAC]ident.Slot{}, ackTimeout: ackTimeout}
 	for i := 0; i < n; i++ {
 		r.macs = append(r.macs, macN(i))
-		dir[macN(i)] = ident.At(1, int32(i+1))
+		r.dir[macN(i)] = ident.At(1, int32(i+1))
 	}
-	quiet := logrus.New()
-	quiet.SetOutput(io.Discard)
-	cfgs := make([]module.Config, n)
-	for i := range cfgs {
+	r.quiet = logrus.New()
+	r.quiet.SetOutput(io.Discard)
+	for i := 0; i < n; i++ {
 		cfg := module.Default()
 		cfg.Name, cfg.Slot, cfg.MAC = fmt.Sprintf("m%d", i+1), int32(i+1), macN(i).String()
 		cfg.IPAddress = fmt.Sprintf("192.0.2.%d", 11+i)
-		cfgs[i] = cfg
-	}
-	for i := 0; i < n; i++ {
+		r.cfgs = append(r.cfgs, cfg)
 		r.dirs = append(r.dirs, t.TempDir())
-		mod, err := module.New(module.Options{Config: cfgs[i], Log: quiet, Stack: true, StateDir: r.dirs[i]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, c := range cfgs {
-			if j != i {
-				if err := mod.AddPeer(c); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		m, err := New(Config{
-			Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
-			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
-			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet, AckTimeout: ackTimeout,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = m.Run(mctx) }()
-		r.mods, r.members, r.cancel, r.done = append(r.mods, mod), append(r.members, m), append(r.cancel, cancel), append(r.done, done)
+	}
+	r.mods, r.members = make([]*module.Module, n), make([]*Member, n)
+	r.cancel, r.done = make([]context.CancelFunc, n), make([]chan struct{}, n)
+	for i := 0; i < n; i++ {
+		r.start(i)
 	}
 	t.Cleanup(func() {
 		for i, c := range r.cancel {
@@ -89,6 +72,42 @@ func newStackRigAck(t *testing.T, n int, ackTimeout time.Duration) *stackRig {
 		}
 	})
 	return r
+}
+
+// start builds module i (from its state directory) and runs its member.
+func (r *stackRig) start(i int) {
+	t := r.t
+	mod, err := module.New(module.Options{Config: r.cfgs[i], Log: r.quiet, Stack: true, StateDir: r.dirs[i]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, c := range r.cfgs {
+		if j != i {
+			if err := mod.AddPeer(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m, err := New(Config{
+		Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
+		Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
+		Dial:        r.net.dial, Module: mod, Directory: r.dir, Log: r.quiet, AckTimeout: r.ackTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(mctx) }()
+	r.mods[i], r.members[i], r.cancel[i], r.done[i] = mod, m, cancel, done
+}
+
+// restart stops member i and starts it again at once (its module rebuilt
+// from its state directory), faster than its peers' holdtime.
+func (r *stackRig) restart(i int) {
+	r.cancel[i]()
+	<-r.done[i]
+	r.start(i)
 }
 
 // set runs a whole Set through module i's AgentX handler, as snmpd would.

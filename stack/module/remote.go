@@ -157,12 +157,14 @@ func (c *peerClock) ticks() smi.Value {
 
 // ApplyPeerRow writes another module's Row report into its row: every
 // reported column whose value its syntax accepts (others are skipped and
-// counted), and its uptime. Loop only.
-func (m *Module) ApplyPeerRow(bia, slot int32, r configmsg.Row) (skipped int) {
+// counted), and its uptime. fresh tells that it is the first Row heard
+// from that module, or that the module has (re)started since the last: it
+// may not know this module's row. Loop only.
+func (m *Module) ApplyPeerRow(bia, slot int32, r configmsg.Row) (skipped int, fresh bool) {
 	idx := []uint32{uint32(bia), uint32(slot)}
 	clock, ok := m.peers[[2]int32{bia, slot}]
 	if !ok {
-		return len(r.Items)
+		return len(r.Items), false
 	}
 	cells := make([]mib.Cell, 0, len(r.Items))
 	for _, it := range r.Items {
@@ -180,9 +182,13 @@ func (m *Module) ApplyPeerRow(bia, slot int32, r configmsg.Row) (skipped int) {
 		cells = append(cells, cell)
 	}
 	m.store.Write(idx, cells...)
-	clock.booted.Store(time.Now().Add(-time.Duration(r.Uptime) * 10 * time.Millisecond).UnixNano())
+	booted := time.Now().Add(-time.Duration(r.Uptime) * 10 * time.Millisecond).UnixNano()
+	prev := clock.booted.Swap(booted)
 	clock.frozen.Store(0)
-	return skipped
+	// Its uptime restarted: later than it counted from by more than what
+	// the delivery of a Row may vary by.
+	fresh = prev == 0 || booted-prev > int64(100*time.Millisecond)
+	return skipped, fresh
 }
 
 // PeerSilent stops another module's SysUpTime at what it last showed: it
