@@ -557,7 +557,7 @@ func TestChangeTimeout(t *testing.T) {
 		t.Fatalf("deadline %s, want %s", got.Sub(t0), long.Timeout)
 	}
 	r.Tick(t0.Add(long.Timeout))
-	if len(d.errs) != 1 || d.errs[0] == nil || !strings.Contains(d.errs[0].Error(), (5 * timeout).String()) {
+	if len(d.errs) != 1 || d.errs[0] == nil || !strings.Contains(d.errs[0].Error(), (5*timeout).String()) {
 		t.Fatalf("after the timeout: %v", d.errs)
 	}
 	undo := s.since(1)
