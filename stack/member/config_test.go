@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cpsmm/cpsmm/mib/smi"
+	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/module"
 )
 
@@ -250,17 +251,34 @@ func TestRowSetNotHalfApplied(t *testing.T) {
 	r.eventually("the Primary hears b again", func() bool {
 		return r.aliveOn(p, b)
 	})
-	// Make the Primary believe a's mask is /16 (a holds /24): a gateway in
-	// the /16 but outside the /24 passes the Primary and not a.
-	r.mods[p].Store().Write([]uint32{1, sa}, r.mods[p].Objects().MM.SubnetMask.Of(netip.MustParseAddr("255.255.0.0")))
+	// The Primary's copy of a's row goes stale: a's mask /16, reported;
+	// then /24 again on a itself, its Row lost. A gateway in the /16 but
+	// outside the /24 passes the Primary and not a.
+	if err := r.set(a, r.vb(a, "cpsmm100SubnetMask", ipv("255.255.0.0"), 1, sa)); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("a's /16 on the Primary", func() bool { return r.addr(p, a, "cpsmm100SubnetMask") == "255.255.0.0" })
+	r.net.lose(r.macs[a], backplane.TypeModuleRow, true)
+	if err := r.set(a, r.vb(a, "cpsmm100SubnetMask", ipv("255.255.255.0"), 1, sa)); err != nil {
+		t.Fatal(err)
+	}
 	err = r.set(p, r.vb(p, "cpsmm100SysContact", smi.String("both"), 1, sb), r.vb(p, "cpsmm100Gateway", ipv("192.0.7.1"), 1, sa))
 	if err == nil || err.Status != smi.CommitFailed {
 		t.Fatalf("Set refused by its target: %v, want commitFailed", err)
+	}
+	if got := r.str(p, b, "cpsmm100SysContact") + " " + r.addr(p, a, "cpsmm100Gateway"); got != " 192.0.2.1" {
+		t.Fatalf("the Primary shows b's SysContact and a's gateway %q after the refused Set", got)
 	}
 	r.eventually("module b's SysContact taken back", func() bool { return r.str(b, b, "cpsmm100SysContact") == "" })
 	if got := r.addr(a, a, "cpsmm100Gateway"); got != "192.0.2.1" {
 		t.Fatalf("module a's gateway is %s", got)
 	}
+	// a's Rows heard again: the Primary's copy of its mask is right again.
+	r.net.lose(r.macs[a], backplane.TypeModuleRow, false)
+	if err := r.set(a, r.vb(a, "cpsmm100SysLocation", smi.String("here"), 1, sa)); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("a's /24 on the Primary", func() bool { return r.addr(p, a, "cpsmm100SubnetMask") == "255.255.255.0" })
 }
 
 // aliveOn reports whether member i's loop hears member j (through Status).

@@ -17,6 +17,24 @@ import (
 type memNet struct {
 	mu    sync.Mutex
 	ports map[ident.MAC]*memPort
+	// drop, when set, loses every frame of a type from a sender.
+	drop map[dropKey]bool
+}
+
+type dropKey struct {
+	from ident.MAC
+	typ  backplane.Type
+}
+
+// lose makes the network lose (true) or carry again the frames of type
+// typ that mac sends.
+func (n *memNet) lose(mac ident.MAC, typ backplane.Type, lose bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.drop == nil {
+		n.drop = map[dropKey]bool{}
+	}
+	n.drop[dropKey{mac, typ}] = lose
 }
 
 type memPort struct {
@@ -52,7 +70,11 @@ func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
 	p.seq++
 	f := backplane.Frame{Type: typ, Flags: flags, From: backplane.ID(p.mac), Seq: p.seq, Payload: append([]byte(nil), payload...)}
 	var to []func()
+	lost := n.drop[dropKey{p.mac, typ}]
 	for _, q := range n.ports {
+		if lost {
+			break
+		}
 		if q == p {
 			continue
 		}
