@@ -12,6 +12,12 @@ import (
 	"github.com/cpsmm/cpsmm/stack/module"
 )
 
+// loadedAck is the Ack timeout of tests that want their Sets
+// acknowledged: a machine running the whole suite under -race can hold a
+// live target's loop past the default 30 ms. It stays under the rig's
+// holdtime, so a silent target still fails a Set with commitFailed.
+const loadedAck = 250 * time.Millisecond
+
 // str reads module j's string column name in module i's MIB.
 func (r *stackRig) str(i, j int, name string) string {
 	v, _ := r.mods[i].Store().Value(name, 1, uint32(j+1))
@@ -84,7 +90,7 @@ func TestRowsShowRealValues(t *testing.T) {
 // get their SNMP error from the Primary and reach nobody; a Standby
 // refuses it.
 func TestRowsConfiguredThroughThePrimary(t *testing.T) {
-	r := newStackRig(t, 3)
+	r := newStackRigAck(t, 3, loadedAck)
 	p := r.waitOnePrimary(10 * time.Second)
 	a, b := (p+1)%3, (p+2)%3
 	sa, sb := uint32(a+1), uint32(b+1)
@@ -161,6 +167,19 @@ func TestRowsConfiguredThroughThePrimary(t *testing.T) {
 	if got := r.addr(a, a, "cpsmm100SubnetMask") + " " + r.addr(a, a, "cpsmm100Gateway"); got != "255.255.0.0 192.0.9.1" {
 		t.Fatalf("module %d holds %s", a, got)
 	}
+
+	// An IP change is applied as a local Set would be: 0.0.0.0 (unset)
+	// makes the target ineligible, in its own MIB and, by its adverts, in
+	// the Primary's; a valid address makes it eligible again.
+	can := func(i int) int32 { v, _ := r.mods[i].Store().Value("cpsmm100CanPrimary", 1, sa); return v.Int }
+	if err := r.set(p, r.vb(p, "cpsmm100IPAddress", ipv("0.0.0.0"), 1, sa)); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("the target ineligible after its address is unset", func() bool { return can(a) == 2 && can(p) == 2 })
+	if err := r.set(p, r.vb(p, "cpsmm100IPAddress", ipv("192.0.9.20"), 1, sa)); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("the target eligible again", func() bool { return can(a) == 1 && can(p) == 1 })
 }
 
 // SaveConfig through the Primary writes the target's config.json before
@@ -168,7 +187,7 @@ func TestRowsConfiguredThroughThePrimary(t *testing.T) {
 // restarts the target's uptime, which the Primary shows.
 func TestSaveAndResetThroughThePrimary(t *testing.T) {
 	// The target's Ack waits for its fsyncs, which a loaded machine
-	// (tests in parallel, -race) can stretch past the default 30 ms.
+	// (tests in parallel, -race) can stretch past the default 250 ms.
 	r := newStackRigAck(t, 2, time.Second)
 	p := r.waitOnePrimary(10 * time.Second)
 	a := 1 - p
@@ -214,7 +233,7 @@ func TestSaveAndResetThroughThePrimary(t *testing.T) {
 // A PDU for a live Standby and a silent one: commitFailed, and nothing of
 // it stays anywhere (the live Standby's part is taken back).
 func TestRowSetNotHalfApplied(t *testing.T) {
-	r := newStackRig(t, 3)
+	r := newStackRigAck(t, 3, loadedAck)
 	p := r.waitOnePrimary(10 * time.Second)
 	a, b := (p+1)%3, (p+2)%3
 	sa, sb := uint32(a+1), uint32(b+1)

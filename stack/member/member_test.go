@@ -91,7 +91,7 @@ func (r *stackRig) start(i int) {
 	m, err := New(Config{
 		Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
 		Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
-		Dial:        r.net.dial, Module: mod, Directory: r.dir, Log: r.quiet, AckTimeout: r.ackTimeout,
+		Dial:        r.net.dial, Module: mod, Directory: r.dir, Log: r.quiet, AckTimeout: r.ackTimeout, SaveAckTimeout: r.ackTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
