@@ -107,7 +107,9 @@ func (m *Module) ApplyFromPrimary(items []configmsg.Item) (configmsg.Status, str
 		}
 		vbs = append(vbs, smi.VarBind{Name: c.h.OID(m.own...), Value: valueOf(it)})
 	}
-	if err := m.store.Set(vbs); err != nil {
+	err := m.store.Set(vbs)
+	m.NoteSettingsChanged() // the notifier reads the trap settings again
+	if err != nil {
 		switch err.Status {
 		case smi.CommitFailed, smi.UndoFailed, smi.GenErr, smi.ResourceUnavailable:
 			return configmsg.Failed, err.Reason
