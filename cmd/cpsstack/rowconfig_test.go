@@ -115,6 +115,11 @@ func TestRowsThroughThePrimary(t *testing.T) {
 		}
 		return true
 	})
+	// The Standby's notifier takes its new trap manager (it would use it
+	// as Primary after a failover).
+	eventually(t, 5*time.Second, fmt.Sprintf("m%d's notifier with its new trap manager", a+1), func() bool {
+		return s.getText(a, "CPSMM-EMULATOR-MIB::cpsEmuTrapMgrAddress.1") == "127.0.0.2"
+	})
 	if v := s.getText(a, "MCC16-MIB::cpsIsPrimary.0"); v != "no" {
 		t.Errorf("m%d answers cpsIsPrimary %s after its IP change", a+1, v)
 	}
