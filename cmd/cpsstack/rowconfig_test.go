@@ -92,10 +92,20 @@ func TestRowsThroughThePrimary(t *testing.T) {
 	}
 
 	// One PDU through the Primary: three columns of Standby a's row.
-	o, err := s.snmp("snmpset", p, "private",
-		obj("SysName", a), "s", "lab-a",
-		obj("SNMPTrapMgr", a), "a", "127.0.0.2",
-		obj("IPAddress", a), "a", "192.0.2.77")
+	// (An Ack later than 30 ms, on a loaded machine, answers commitFailed
+	// and takes the Set back: then it is tried again.)
+	var o string
+	var err error
+	for try := 1; ; try++ {
+		o, err = s.snmp("snmpset", p, "private",
+			obj("SysName", a), "s", "lab-a",
+			obj("SNMPTrapMgr", a), "a", "127.0.0.2",
+			obj("IPAddress", a), "a", "192.0.2.77")
+		if err == nil || !strings.Contains(o, "commitFailed") || try == 3 {
+			break
+		}
+		t.Logf("snmpset through the Primary, try %d: %s", try, strings.TrimSpace(o))
+	}
 	if err != nil {
 		t.Fatalf("snmpset through the Primary m%d: %v\n%s", p+1, err, o)
 	}
@@ -229,7 +239,8 @@ func TestRowsThroughThePrimary(t *testing.T) {
 
 // logSetTimes logs, not judged, what a three-column Set of Standby a's
 // row through the Primary p costs against the same Set of p's own row
-// (gosnmp, 30 each, interleaved).
+// (gosnmp, 30 each, interleaved). A Set whose Ack comes later than 30 ms
+// (a loaded machine) answers commitFailed: counted, not timed.
 func (s *testStack) logSetTimes(p, a int) {
 	g := s.manager(p, "private")
 	pdu := func(slot, k int) []gosnmp.SnmpPDU {
@@ -241,11 +252,16 @@ func (s *testStack) logSetTimes(p, a int) {
 		}
 	}
 	var remote, local []time.Duration
+	late := 0 // commitFailed: the Ack later than 30 ms (a loaded machine)
 	for k := range 30 {
 		for _, slot := range []int{a + 1, p + 1} {
 			start := time.Now()
 			res, err := g.Set(pdu(slot, k))
 			d := time.Since(start)
+			if err == nil && res.Error == gosnmp.CommitFailed && slot == a+1 {
+				late++
+				continue
+			}
 			if err != nil || res.Error != gosnmp.NoError {
 				s.t.Fatalf("Set of row 1.%d through the Primary: %v %v", slot, err, res)
 			}
@@ -256,16 +272,28 @@ func (s *testStack) logSetTimes(p, a int) {
 			}
 		}
 	}
+	if len(remote) < 20 {
+		s.t.Fatalf("%d of 30 Sets of a Standby's row answered commitFailed", late)
+	}
 	slices.Sort(remote)
 	slices.Sort(local)
-	s.t.Logf("three-column Set through the Primary, 30 each: a Standby's row p50 %s max %s; the Primary's own row p50 %s max %s",
-		remote[15].Round(10*time.Microsecond), remote[29].Round(10*time.Microsecond), local[15].Round(10*time.Microsecond), local[29].Round(10*time.Microsecond))
+	q := func(d []time.Duration, p float64) time.Duration {
+		return d[int(p*float64(len(d)-1))].Round(10 * time.Microsecond)
+	}
+	s.t.Logf("three-column Set through the Primary, 30 each: a Standby's row p50 %s max %s (%d commitFailed: no Ack within 30 ms); the Primary's own row p50 %s max %s",
+		q(remote, 0.5), q(remote, 1), late, q(local, 0.5), q(local, 1))
 	// Put the Standby's row back as the test left it.
-	if res, err := g.Set([]gosnmp.SnmpPDU{
-		{Name: fmt.Sprintf("%s.21.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: "lab-a"},
-		{Name: fmt.Sprintf("%s.20.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: ""},
-		{Name: fmt.Sprintf("%s.28.1.%d", oidCpsmm100, a+1), Type: gosnmp.IPAddress, Value: "0.0.0.0"},
-	}); err != nil || res.Error != gosnmp.NoError {
-		s.t.Fatalf("restore row 1.%d: %v %v", a+1, err, res)
+	for try := 1; ; try++ {
+		res, err := g.Set([]gosnmp.SnmpPDU{
+			{Name: fmt.Sprintf("%s.21.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: "lab-a"},
+			{Name: fmt.Sprintf("%s.20.1.%d", oidCpsmm100, a+1), Type: gosnmp.OctetString, Value: ""},
+			{Name: fmt.Sprintf("%s.28.1.%d", oidCpsmm100, a+1), Type: gosnmp.IPAddress, Value: "0.0.0.0"},
+		})
+		if err == nil && res.Error == gosnmp.NoError {
+			break
+		}
+		if try == 5 {
+			s.t.Fatalf("restore row 1.%d: %v %v", a+1, err, res)
+		}
 	}
 }
