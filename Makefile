@@ -35,7 +35,7 @@ FUZZ_TARGETS := \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
 	FuzzUnmarshalProbe,./stack/ipmon,400000x \
 	FuzzUnmarshalReport,./stack/ipmon,400000x \
-	FuzzUnmarshal,./stack/configmsg,500000x \
+	FuzzUnmarshal,./stack/configmsg,200000x \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \

@@ -51,6 +51,7 @@ const (
 	TypeConfigAck    Type = 5 // the target acknowledges it
 	TypeHello        Type = 6 // a module announces itself on attaching
 	TypeIPMonitor    Type = 7 // a module reports its IP monitor (stack/ipmon)
+	TypeModuleRow    Type = 8 // a module reports its cpsmm100Table row
 )
 
 func (t Type) String() string {
@@ -69,6 +70,8 @@ func (t Type) String() string {
 		return "hello"
 	case TypeIPMonitor:
 		return "ip-monitor"
+	case TypeModuleRow:
+		return "module-row"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
@@ -71,7 +70,15 @@ type Config struct {
 	RoleChanged func(primary bool)
 	// IPMonitor, if set, is the module's IP monitor of its Ethernet side.
 	IPMonitor *IPMonitor
-	Log       logrus.FieldLogger
+	// SaveAckTimeout bounds the wait for the Ack of a Set that makes its
+	// target module save its configuration (SaveConfig), which it
+	// acknowledges only once written and synced (default 250 ms).
+	SaveAckTimeout time.Duration
+	// RowRefresh: how often the module reports its cpsmm100Table row to
+	// the others even when nothing changed (default 30 s). It also reports
+	// it at once when it changes and when a peer is newly heard.
+	RowRefresh time.Duration
+	Log        logrus.FieldLogger
 }
 
 // IPMonitor configures a member's IP monitor (stack/ipmon).
@@ -88,6 +95,11 @@ type IPMonitor struct {
 	// Peers are the other modules' Ethernet sides, polled when set.
 	Peers map[ident.MAC]netip.AddrPort
 }
+
+// DefaultSaveAckTimeout is Config.SaveAckTimeout's default: a module's
+// save is a write, two fsyncs and a rename, which a busy disk stretches
+// well past the 30 ms a module's Ack otherwise takes at most.
+const DefaultSaveAckTimeout = 250 * time.Millisecond
 
 // Command is a fault injected into the member's module.
 type Command uint8
@@ -157,6 +169,13 @@ type Member struct {
 	// rawSeen is the last poll answered per address; the transport's
 	// Ethernet goroutine alone uses it (raw).
 	rawSeen map[netip.AddrPort]uint32
+	alive   map[ident.MAC]bool // peers heard alive at the last flush
+	// The module's Row report: sent when its items change (rowDirty: a Set
+	// may have changed them), at once when rowForce (a peer newly heard, a
+	// Reset), and every RowRefresh (rowNext).
+	rowDirty, rowForce bool
+	rowLast            []byte // the items last sent, encoded without the uptime
+	rowNext            time.Time
 
 	inbox    chan delivery
 	controls chan control
@@ -175,7 +194,14 @@ func New(cfg Config) (*Member, error) {
 		cfg.Log = l
 	}
 	now := time.Now()
+	if cfg.RowRefresh <= 0 {
+		cfg.RowRefresh = 30 * time.Second
+	}
+	if cfg.SaveAckTimeout <= 0 {
+		cfg.SaveAckTimeout = DefaultSaveAckTimeout
+	}
 	m := &Member{cfg: cfg, log: cfg.Log, mac: ident.MAC(cfg.Transport.ID), mod: cfg.Module, shown: map[ident.MAC]module.PeerView{}, oldPeers: map[ident.MAC]bool{},
+		alive: map[ident.MAC]bool{}, rowForce: true,
 		inbox: make(chan delivery, 1024), controls: make(chan control), statuses: make(chan chan Status), done: make(chan struct{})}
 	cfg.Negotiation.ID = m.mac
 	cfg.Negotiation.Want = negotiation.Want(cfg.Module.WantPrimary())
@@ -304,6 +330,7 @@ func (m *Member) Run(ctx context.Context) error {
 		case r := <-m.mod.Sets():
 			m.mod.Serve(r)
 			m.followGateway(time.Now())
+			m.rowDirty = true
 		case c := <-m.controls:
 			m.control(time.Now(), c.cmd)
 			close(c.reply)
@@ -337,7 +364,7 @@ func (m *Member) tick(now time.Time) {
 // device cache. Between them the loop sleeps.
 func (m *Member) deadline() time.Time {
 	d := m.node.Deadline()
-	ts := []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary())}
+	ts := []time.Time{m.rpc.Deadline(), m.dev.Deadline(m.primary()), m.rowNext}
 	if m.mon != nil {
 		ts = append(ts, m.mon.Deadline())
 	}
@@ -396,6 +423,64 @@ func (m *Member) receive(now time.Time, d delivery) {
 		}
 	case backplane.TypeSolicit:
 		m.dev.Solicited(now)
+	case backplane.TypeModuleRow:
+		m.peerRow(f)
+	}
+}
+
+// peerRow writes another module's Row report into its row.
+func (m *Member) peerRow(f backplane.Frame) {
+	from := ident.MAC(f.From)
+	loc, ok := m.cfg.Directory[from]
+	if !ok || from == m.mac {
+		return
+	}
+	if m.rpc.Busy(from) {
+		// A Set to it is unsettled: the row may show what is about to be
+		// taken back. The row it reports once the Set settles is shown.
+		return
+	}
+	r, err := configmsg.UnmarshalRow(f.Payload)
+	if err != nil {
+		m.log.WithError(err).WithFields(logrus.Fields{"peer": from.String(), "reason": "malformed"}).Warn("module row dropped")
+		return
+	}
+	n, fresh := m.mod.ApplyPeerRow(int32(loc.Cabinet), loc.Slot, r)
+	if n > 0 {
+		m.log.WithFields(logrus.Fields{"peer": from.String(), "skipped": n, "reason": "value its column does not take"}).Warn("module row items skipped")
+	}
+	if fresh {
+		// First heard, or restarted (perhaps faster than a holdtime, so
+		// never seen dead): it may not know this module's row.
+		m.rowForce = true
+	}
+}
+
+// sendRow reports the module's own row when it is due: forced, changed,
+// or at the refresh.
+func (m *Member) sendRow(now time.Time) {
+	due := m.rowForce || !now.Before(m.rowNext)
+	if !due && !m.rowDirty {
+		return
+	}
+	r := m.mod.RowReport()
+	key, err := configmsg.MarshalRows(configmsg.Row{Items: r.Items}, 1<<16)
+	if err != nil || len(key) != 1 {
+		m.log.WithError(err).Error("module row not encoded")
+		return
+	}
+	m.rowDirty = false
+	if !due && string(key[0]) == string(m.rowLast) {
+		return
+	}
+	m.rowForce, m.rowLast, m.rowNext = false, key[0], now.Add(m.cfg.RowRefresh)
+	frames, err := configmsg.MarshalRows(r, backplane.MaxPayload)
+	if err != nil {
+		m.log.WithError(err).Error("module row not encoded")
+		return
+	}
+	for _, b := range frames {
+		_ = m.tr.Send(backplane.TypeModuleRow, 0, b)
 	}
 }
 
@@ -461,7 +546,18 @@ func (m *Member) flush() {
 	for _, p := range m.node.Peers() {
 		mac := p.ID
 		loc, ok := m.cfg.Directory[mac]
-		if !ok || p.Advert.Want == 0 {
+		if !ok {
+			continue
+		}
+		if p.Alive != m.alive[mac] {
+			m.alive[mac] = p.Alive
+			if p.Alive {
+				m.rowForce = true // a module newly heard learns this one's row
+			} else {
+				m.mod.PeerSilent(int32(loc.Cabinet), loc.Slot)
+			}
+		}
+		if p.Advert.Want == 0 {
 			continue
 		}
 		v := module.PeerView{Bia: int32(loc.Cabinet), Slot: loc.Slot,
@@ -472,6 +568,7 @@ func (m *Member) flush() {
 			m.mod.ApplyPeer(v)
 		}
 	}
+	m.sendRow(time.Now())
 }
 
 // roleChange raises cpsEmuRoleChange when the module has just become
@@ -581,6 +678,7 @@ func (m *Member) Reloaded() {
 	m.node.SetWant(now, negotiation.Want(m.mod.WantPrimary()))
 	m.node.SetIPValid(now, m.mod.IPValid())
 	clear(m.shown)
+	m.rowForce = true // its uptime restarted
 }
 
 // peerAt finds the module at a slot in the directory.
@@ -604,7 +702,7 @@ func (m *Member) CheckRemote(rc module.RemoteChange) error {
 	}
 	if !m.primary() {
 		if rc.Module {
-			return errors.New("only the Primary distributes another module's WantPrimary: set it there, or on that module")
+			return errors.New("only the Primary distributes another module's configuration: set it there, or on that module")
 		}
 		return errors.New("only the Primary accepts configuration changes: it alone distributes them to the stack devices")
 	}
@@ -619,24 +717,62 @@ func (m *Member) CheckRemote(rc module.RemoteChange) error {
 	return fmt.Errorf("module %s at %d/%d is not heard", mac, rc.Bia, rc.Slot)
 }
 
-// Distribute implements module.Stack.
+// Distribute implements module.Stack. A device's changes go one Set per
+// varbind; a module's go together, in one Set (more only when long
+// strings overflow a frame), which it applies whole or not at all: its IP
+// configuration first, so that it is never split from itself.
 func (m *Member) Distribute(rcs []module.RemoteChange, done func(error)) {
 	var changes []configrpc.Change
+	type group struct {
+		t        configmsg.Target
+		do, undo []configmsg.Item
+		names    []string
+	}
+	var groups []*group
+	byMAC := map[ident.MAC]*group{}
 	for _, rc := range rcs {
-		var t configmsg.Target
-		if rc.Module {
-			mac, ok := m.peerAt(ident.At(ident.Cabinet(rc.Bia), rc.Slot))
-			if !ok {
-				if done != nil {
-					done(fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot))
-				}
-				return
-			}
-			t = configmsg.Target{Kind: configmsg.KindModule, MAC: mac}
-		} else {
-			t = configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(ident.Cabinet(rc.Bia), rc.Slot)}
+		if !rc.Module {
+			t := configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(ident.Cabinet(rc.Bia), rc.Slot)}
+			changes = append(changes, configrpc.Change{Do: configmsg.SetOf(t, rc.DoItem()), Undo: configmsg.SetOf(t, rc.Inverse().DoItem()), Name: rc.Name})
+			continue
 		}
-		changes = append(changes, configrpc.Change{Do: setOf(t, rc.Object, rc.New), Undo: setOf(t, rc.Object, rc.Old), Name: rc.Name})
+		mac, ok := m.peerAt(ident.At(ident.Cabinet(rc.Bia), rc.Slot))
+		if !ok {
+			if done != nil {
+				done(fmt.Errorf("no other module of the stack sits at %d/%d", rc.Bia, rc.Slot))
+			}
+			return
+		}
+		g := byMAC[mac]
+		if g == nil {
+			g = &group{t: configmsg.Target{Kind: configmsg.KindModule, MAC: mac}}
+			byMAC[mac] = g
+			groups = append(groups, g)
+		}
+		do, undo := rc.DoItem(), rc.Inverse().DoItem()
+		if ipObject(rc.Object) {
+			g.do, g.undo, g.names = append([]configmsg.Item{do}, g.do...), append([]configmsg.Item{undo}, g.undo...), append([]string{rc.Name}, g.names...)
+		} else {
+			g.do, g.undo, g.names = append(g.do, do), append(g.undo, undo), append(g.names, rc.Name)
+		}
+	}
+	for _, g := range groups {
+		for lo := 0; lo < len(g.do); {
+			hi := lo + 1 // at least one item a Set; the largest fits a frame
+			for hi < len(g.do) && hi-lo < configmsg.MaxItems &&
+				max(configmsg.SetSize(g.do[lo:hi+1]), configmsg.SetSize(g.undo[lo:hi+1])) <= backplane.MaxPayload {
+				hi++
+			}
+			c := configrpc.Change{Do: configmsg.SetOf(g.t, g.do[lo:hi]...), Undo: configmsg.SetOf(g.t, g.undo[lo:hi]...),
+				Name: strings.Join(g.names[lo:hi], "+")}
+			for _, it := range g.do[lo:hi] {
+				if it.Object == configmsg.ObjSaveConfig && it.Int == 1 { // saveConfig(1)
+					c.Timeout = m.cfg.SaveAckTimeout
+				}
+			}
+			changes = append(changes, c)
+			lo = hi
+		}
 	}
 	if done == nil {
 		m.rpc.Distribute(time.Now(), changes, nil)
@@ -655,16 +791,14 @@ func (m *Member) Distribute(rcs []module.RemoteChange, done func(error)) {
 	})
 }
 
-func setOf(t configmsg.Target, obj configmsg.Object, v smi.Value) configmsg.Set {
-	s := configmsg.Set{Target: t, Object: obj, Type: configmsg.Integer, Int: v.Int}
-	if v.Type == smi.TypeOctetString {
-		s.Type, s.Bytes = configmsg.Octets, v.Bytes
-	}
-	return s
+func ipObject(o configmsg.Object) bool {
+	return o == configmsg.ObjIPAddress || o == configmsg.ObjSubnetMask || o == configmsg.ObjGateway
 }
 
 // configSet applies a Set the Primary distributed, if it is for this
-// module, and acknowledges it.
+// module, and acknowledges it: all its items as one SNMP Set on the module
+// would (the same rules, the negotiation told, SaveConfig written before
+// the Ack), or none.
 func (m *Member) configSet(now time.Time, f backplane.Frame) {
 	s, err := configmsg.UnmarshalSet(f.Payload)
 	if err != nil {
@@ -681,26 +815,45 @@ func (m *Member) configSet(now time.Time, f backplane.Frame) {
 			primary = true
 		}
 	}
-	status := configmsg.OK
+	items := s.Items()
+	names := make([]string, len(items))
+	values := make([]string, len(items))
+	for i, it := range items {
+		if names[i] = m.mod.ColumnName(it.Object); names[i] == "" {
+			names[i] = fmt.Sprintf("object-%d", it.Object)
+		}
+		values[i] = itemString(it)
+	}
+	fields := logrus.Fields{"peer": from.String(), "object": strings.Join(names, "+"), "value": strings.Join(values, " ")}
+	status, why := configmsg.OK, ""
 	switch {
 	case !primary:
-		status = configmsg.Refused
-	case s.Object != configmsg.ObjWantPrimary:
-		status = configmsg.UnknownObject
-	case s.Type != configmsg.Integer || s.Int < int32(negotiation.WantYes) || s.Int > int32(negotiation.WantAlways):
-		status = configmsg.BadValue
+		status, why = configmsg.Refused, configmsg.Refused.String()
 	case m.applied(s.ID):
 		// The copy from the other path: applied already, acknowledged again.
 	default:
-		m.node.SetWant(now, negotiation.Want(s.Int))
-		m.mod.SetOwnWant(s.Int)
-		m.remember(s.ID)
-		m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int}).Info("set by the Primary")
+		if status, why = m.mod.ApplyFromPrimary(items); status == configmsg.OK {
+			m.remember(s.ID)
+			m.rowDirty = true
+			m.log.WithFields(fields).Info("set by the Primary")
+		}
 	}
 	if status != configmsg.OK {
-		m.log.WithFields(logrus.Fields{"peer": from.String(), "object": "cpsmm100WantPrimary", "value": s.Int, "reason": status.String()}).Warn("set from the backplane refused")
+		m.log.WithFields(fields).WithField("reason", why).Warn("set from the backplane refused")
 	}
 	_ = m.tr.Send(backplane.TypeConfigAck, 0, configmsg.MarshalAck(configmsg.Ack{ID: s.ID, Target: s.Target, Status: status}))
+}
+
+func itemString(it configmsg.Item) string {
+	switch it.Type {
+	case configmsg.Octets:
+		return fmt.Sprintf("%q", it.Bytes)
+	case configmsg.IPAddress:
+		if len(it.Bytes) == 4 {
+			return fmt.Sprintf("%d.%d.%d.%d", it.Bytes[0], it.Bytes[1], it.Bytes[2], it.Bytes[3])
+		}
+	}
+	return fmt.Sprint(it.Int)
 }
 
 func (m *Member) applied(id uint32) bool {

@@ -20,6 +20,24 @@ type memNet struct {
 	// gateways: addresses that echo raw datagrams while true (the IP
 	// monitor's targets).
 	gateways map[netip.AddrPort]bool
+	// drop, when set, loses every frame of a type from a sender.
+	drop map[dropKey]bool
+}
+
+type dropKey struct {
+	from ident.MAC
+	typ  backplane.Type
+}
+
+// lose makes the network lose (true) or carry again the frames of type
+// typ that mac sends.
+func (n *memNet) lose(mac ident.MAC, typ backplane.Type, lose bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.drop == nil {
+		n.drop = map[dropKey]bool{}
+	}
+	n.drop[dropKey{mac, typ}] = lose
 }
 
 type memPort struct {
@@ -66,7 +84,11 @@ func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
 	p.seq++
 	f := backplane.Frame{Type: typ, Flags: flags, From: backplane.ID(p.mac), Seq: p.seq, Payload: append([]byte(nil), payload...)}
 	var to []func()
+	lost := n.drop[dropKey{p.mac, typ}]
 	for _, q := range n.ports {
+		if lost {
+			break
+		}
 		if q == p {
 			continue
 		}
@@ -78,11 +100,12 @@ func (p *memPort) Send(typ backplane.Type, flags uint8, payload []byte) error {
 			to = append(to, func() { q.deliver(transport.Ethernet, f) })
 		}
 	}
+	cutOff := !p.backplane && !p.ethernet
 	n.mu.Unlock()
 	for _, d := range to {
 		d()
 	}
-	if len(to) == 0 && !p.backplane && !p.ethernet {
+	if len(to) == 0 && cutOff {
 		return errors.New("memnet: no path to send on")
 	}
 	return nil
