@@ -162,8 +162,9 @@ func TestIPMonitorFailover(t *testing.T) {
 		t.Errorf("status text:\n%s", out)
 	}
 
-	// Restore: eligible again after 4 answered polls; incumbency keeps the
-	// new Primary.
+	// Restore: eligible again after 4 answered polls; then, under the
+	// vendor's rule, the module in cabinet 1 slot 1 takes the role back,
+	// break-before-make.
 	start = time.Now()
 	if out, err := s.cli("restore", name); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
@@ -176,13 +177,14 @@ func TestIPMonitorFailover(t *testing.T) {
 	if got := s.getText(p, "CPSMM-EMULATOR-MIB::cpsEmuIpMonVerdict.0"); got != "ok" {
 		t.Errorf("restored module's verdict %q", got)
 	}
+	took = waitFor(t, 20*time.Second, "the restored module to take the role back", func() bool { pr, _ := s.primary(p); return pr })
+	t.Logf("m%d Primary again %s after it was eligible", p+1, took)
 	if ov := overlaps(w.finish()); len(ov) > 0 {
 		t.Errorf("two Primaries: %v", ov)
 	}
 
 	// 30 % loss at the gateway: the responder does lose that much (our
 	// own probes), and over 60 polls no target goes down and no role moves.
-	p = q
 	if out, err := s.cli("fail", "gateway", "192.0.2.1", "loss", "30"); err != nil {
 		t.Fatalf("fail gateway loss: %v\n%s", err, out)
 	}
