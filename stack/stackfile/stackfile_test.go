@@ -1,6 +1,7 @@
 package stackfile
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,13 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 			"  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
 			"s.yaml:14: field modules[1].snmp: UDP address 127.0.0.1:17101 is already used by module \"a\""},
 		{"aggregation on a module's SNMP address", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:16101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:16101 is already"},
+		{"address not loopback", good + "address: \"192.0.2.7:161\"\n", "s.yaml:14: field address: 192.0.2.7:161: the stack address is on loopback (127.0.0.0/8) only"},
+		{"address not HOST:PORT", good + "address: 127.0.0.1\n", "s.yaml:14: field address: \"127.0.0.1\" is not HOST:PORT"},
+		{"address port 0", good + "address: \"127.0.0.1:0\"\n", "s.yaml:14: field address: port 0 is not a fixed port"},
+		{"address leaves no room", good + "address: \"127.0.0.1:65000\"\n", "s.yaml:14: field address: port 65000 leaves no room for the address's Ethernet side"},
+		{"address on a module's SNMP address", good + "address: \"127.0.0.1:16101\"\n", "s.yaml:14: field address: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
+		{"address on a module's Ethernet side", good + "address: \"127.0.0.1:17101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
+		{"address's Ethernet side on a module's SNMP address", good + "address: \"127.0.0.1:15101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:16101 is already used by module \"a\""},
 		{"not YAML", "stack: [\n", "s.yaml:"},
 	}
 	for _, tc := range tests {
@@ -101,6 +109,23 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	}
 }
 
+func TestAddress(t *testing.T) {
+	st, err := Parse("s.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Address.IsValid() || st.AddressEthernet().IsValid() {
+		t.Errorf("no address given: %s, %s", st.Address, st.AddressEthernet())
+	}
+	st, err = Parse("s.yaml", []byte(good+"address: \"127.0.0.1:16100\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Address.String() != "127.0.0.1:16100" || st.AddressEthernet().String() != "127.0.0.1:17100" {
+		t.Errorf("address %s, its Ethernet side %s", st.Address, st.AddressEthernet())
+	}
+}
+
 // FuzzParse: no stack file makes the parser panic; an accepted file keeps
 // its invariants.
 func FuzzParse(f *testing.F) {
@@ -109,6 +134,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
 	cat := catalog.Default()
 	f.Add([]byte(strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:65000", 1)))
+	f.Add([]byte(good + "address: \"127.0.0.1:16100\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseWith(cat, "f.yaml", data)
 		if err != nil {
@@ -120,6 +146,18 @@ func FuzzParse(f *testing.F) {
 		for _, m := range st.Modules {
 			if m.SNMP.Port() == 0 || int(m.SNMP.Port())+1000 > 65535 || m.Ethernet().Port() != m.SNMP.Port()+1000 {
 				t.Fatalf("module %s: SNMP %s, Ethernet side %s", m.Name, m.SNMP, m.Ethernet())
+			}
+		}
+		if a := st.Address; a.IsValid() {
+			if !a.Addr().IsLoopback() || a.Port() == 0 || st.AddressEthernet().Port() != a.Port()+1000 {
+				t.Fatalf("stack address %s, its Ethernet side %s", a, st.AddressEthernet())
+			}
+			for _, m := range st.Modules {
+				for _, x := range []netip.AddrPort{a, st.AddressEthernet()} {
+					if x == m.SNMP || x == m.Ethernet() {
+						t.Fatalf("stack address %s collides with module %s", x, m.Name)
+					}
+				}
 			}
 		}
 		slots := map[ident.Slot]bool{}
