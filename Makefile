@@ -35,7 +35,8 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./stack/configmsg,500000x \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
-	FuzzDecodeRows,./stack/web,80000x
+	FuzzDecodeRows,./stack/web,80000x \
+	FuzzReadHeader,./stack/stackaddr,200000x
 FUZZTIME ?=
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
