@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/cpsmm/cpsmm/mib"
+)
+
+// startAddressStack brings up a stack of modules wanting wants, with a
+// stack address on a free port; it returns the stack and the address.
+func startAddressStack(t testing.TB, hello, hold time.Duration, wants ...string) (*testStack, string) {
+	t.Helper()
+	var addr string
+	s := startStackExtra(t, hello, hold, func(taken map[int]bool) string {
+		addr = fmt.Sprintf("127.0.0.1:%d", freePortPair(t, taken))
+		return fmt.Sprintf("address: %q\n", addr)
+	}, wants...)
+	return s, addr
+}
+
+// snmpAt runs a net-snmp tool with our MIBs against addr.
+func snmpAt(tool, addr, community string, args ...string) (string, error) {
+	base := os.Getenv("CPSMM_BASE_MIBS")
+	if base == "" {
+		base = "/usr/share/snmp/mibs/ietf"
+	}
+	repo, _ := filepath.Abs("../../MIBs")
+	all := []string{"-M", repo + ":" + base + ":/usr/share/snmp/mibs", "-m", "SNMPv2-MIB:MCC16-MIB:CPSMM-EMULATOR-MIB",
+		"-v2c", "-t", "1", "-r", "2", "-c", community, addr}
+	out, err := exec.Command(tool, append(all, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// addrSample is one answer through the stack address.
+type addrSample struct {
+	at      time.Time
+	primary int64  // cpsIsPrimary.0
+	module  string // cpsEmuModuleName.0
+}
+
+// addressSampler asks the address for cpsIsPrimary.0 and the module's
+// name, back to back, until stop is closed.
+func addressSampler(t testing.TB, addr string, stop chan struct{}) func() []addrSample {
+	t.Helper()
+	reg := mib.DefaultRegistry()
+	isPrimary := "." + reg.MustLookup("cpsIsPrimary").OID.Append(0).String()
+	name := "." + reg.MustLookup("cpsEmuModuleName").OID.Append(0).String()
+	ap := netip.MustParseAddrPort(addr)
+	g := &gosnmp.GoSNMP{Target: ap.Addr().String(), Port: ap.Port(), Community: "public", Version: gosnmp.Version2c,
+		Timeout: 50 * time.Millisecond, Retries: 0}
+	if err := g.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []addrSample
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer g.Conn.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := g.Get([]string{isPrimary, name})
+			if err != nil || len(res.Variables) != 2 {
+				continue
+			}
+			s := addrSample{at: time.Now()}
+			for _, v := range res.Variables {
+				switch v.Name {
+				case isPrimary:
+					s.primary = gosnmp.ToBigInt(v.Value).Int64()
+				case name:
+					b, _ := v.Value.([]byte)
+					s.module = string(b)
+				}
+			}
+			mu.Lock()
+			got = append(got, s)
+			mu.Unlock()
+		}
+	}()
+	return func() []addrSample {
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+}
+
+// holderOf returns the module status --json says holds the address.
+func (s *testStack) holderOf(t testing.TB, addr string) string {
+	t.Helper()
+	out, err := s.cli("status", "-json")
+	var rows []row
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &rows)
+	}
+	if err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	holder := ""
+	for _, r := range rows {
+		if r.StackAddress != addr {
+			t.Errorf("row %s: stack_address %q, want %q", r.Module, r.StackAddress, addr)
+		}
+		if r.HoldsAddress {
+			if holder != "" || r.Role != "primary" {
+				t.Errorf("row %s holds the address as %s (also %q)", r.Module, r.Role, holder)
+			}
+			holder = r.Module
+		}
+	}
+	return holder
+}
+
+// TestStackAddress: with real snmpds, the stack address answers reads,
+// walks and Sets exactly as the Primary's own address, errors included;
+// status shows who holds it; through a kill -9 of the Primary a sampler
+// on the address never sees cpsIsPrimary.0 = no(2), and the address
+// answers again from the new Primary. check_snmp (monitoring-plugins),
+// when installed, watches it too.
+func TestStackAddress(t *testing.T) {
+	s, addr := startAddressStack(t, 100*time.Millisecond, 300*time.Millisecond, "yes", "yes", "yes")
+	holder := s.holderOf(t, addr)
+	if holder == "" {
+		t.Fatal("nobody holds the address after up")
+	}
+	var pi int
+	fmt.Sscanf(holder, "m%d", &pi)
+	primary := s.addrs[pi-1]
+	if ok, err := s.primary(pi - 1); !ok {
+		t.Fatalf("%s holds the address but does not answer Primary: %v", holder, err)
+	}
+
+	// Reads, walks and Sets: what the address answers is what the
+	// Primary's own address answers (uptimes aside).
+	uptime := regexp.MustCompile(`(?m)^.*(SysUpTime|sysUpTime).*$`)
+	same := func(what string, tool, community string, args ...string) {
+		t.Helper()
+		viaAddr, errA := snmpAt(tool, addr, community, args...)
+		viaOwn, errO := snmpAt(tool, primary, community, args...)
+		a, o := uptime.ReplaceAllString(viaAddr, ""), uptime.ReplaceAllString(viaOwn, "")
+		if a != o || (errA == nil) != (errO == nil) {
+			t.Errorf("%s: through the address (%v):\n%s\nthrough the Primary %s (%v):\n%s", what, errA, viaAddr, primary, errO, viaOwn)
+		}
+	}
+	same("get", "snmpget", "public", "MCC16-MIB::cpsIsPrimary.0", "CPSMM-EMULATOR-MIB::cpsEmuModuleName.0", "SNMPv2-MIB::sysObjectID.0")
+	same("walk", "snmpwalk", "public", "MCC16-MIB::cpsmm100Table")
+	same("bulkwalk", "snmpbulkwalk", "public", "MCC16-MIB::cpsModuleTable")
+	same("get of nothing", "snmpget", "public", "MCC16-MIB::cpsIsPrimary.1")
+	same("wrongValue", "snmpset", "private", "MCC16-MIB::cpsmm100WantPrimary.1."+fmt.Sprint(pi), "i", "7")
+	same("inconsistentValue", "snmpset", "private", "MCC16-MIB::cpsmm100Gateway.1."+fmt.Sprint(pi), "a", "198.51.100.1")
+	same("notWritable", "snmpset", "private", "MCC16-MIB::cpsmm100SerialNumber.1."+fmt.Sprint(pi), "i", "5")
+	same("read-only community", "snmpset", "public", "MCC16-MIB::cpsmm100SysName.1."+fmt.Sprint(pi), "s", "x")
+	if out, err := snmpAt("snmpset", addr, "private", "MCC16-MIB::cpsmm100SysName.1."+fmt.Sprint(pi), "s", "via-address"); err != nil {
+		t.Fatalf("set through the address: %v\n%s", err, out)
+	}
+	if out, _ := snmpAt("snmpget", primary, "public", "MCC16-MIB::cpsmm100SysName.1."+fmt.Sprint(pi)); !strings.Contains(out, "via-address") {
+		t.Errorf("the Set through the address does not show on the Primary: %s", out)
+	}
+	if out, err := s.cli("status"); err != nil || !strings.Contains(out, "stack address "+addr+": held by "+holder) {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+
+	checkSNMP := "/usr/lib/nagios/plugins/check_snmp"
+	check := func() (string, error) {
+		ap := netip.MustParseAddrPort(addr)
+		out, err := exec.Command(checkSNMP, "-H", ap.Addr().String(), "-p", fmt.Sprint(ap.Port()), "-P", "2c", "-C", "public",
+			"-o", oidCpsIsPrimary, "-c", "1:1", "-l", "cpsIsPrimary", "-t", "2", "-e", "2").CombinedOutput()
+		return string(out), err
+	}
+	haveCheck := false
+	if _, err := os.Stat(checkSNMP); err == nil {
+		haveCheck = true
+		if out, err := check(); err != nil || !strings.HasPrefix(out, "SNMP OK") {
+			t.Errorf("check_snmp on the address: %v\n%s", err, out)
+		}
+	} else {
+		t.Logf("check_snmp not installed (%s): skipped", checkSNMP)
+	}
+
+	// kill -9 of the Primary, with a sampler on the address.
+	stop := make(chan struct{})
+	collect := addressSampler(t, addr, stop)
+	time.Sleep(200 * time.Millisecond) // some answers from the old Primary first
+	killed := time.Now()
+	if out, err := s.cli("fail", holder, "kill"); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	_, took := s.waitPrimary(pi-1, 10*time.Second)
+	eventually(t, 5*time.Second, "the address answers from the new Primary", func() bool {
+		out, err := snmpAt("snmpget", addr, "public", "CPSMM-EMULATOR-MIB::cpsEmuModuleName.0")
+		return err == nil && !strings.Contains(out, holder) && strings.Contains(out, "STRING")
+	})
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	samples := collect()
+	var before, after int
+	var first time.Time
+	for _, x := range samples {
+		if x.primary != 1 {
+			t.Errorf("%s: an answer through the address says cpsIsPrimary.0 = %d (from %s)", x.at.Format("15:04:05.000"), x.primary, x.module)
+		}
+		switch {
+		case x.module == holder:
+			before++
+			if x.at.After(killed) && !first.IsZero() {
+				t.Errorf("the killed %s answered after the new Primary", holder)
+			}
+		default:
+			after++
+			if first.IsZero() {
+				first = x.at
+			}
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Fatalf("samples: %d from the old Primary, %d from the new", before, after)
+	}
+	gap := first.Sub(killed)
+	t.Logf("kill -9 of %s: a Primary answered its own address after %s, the address after %s (%d samples)", holder, took, gap, len(samples))
+	// The failover itself takes a holdtime and a claim; the address may
+	// add no more than the relay's margin and a poll of the sampler.
+	if gap > 300*time.Millisecond+time.Second {
+		t.Errorf("the address answered again %s after the kill", gap)
+	}
+	newHolder := s.holderOf(t, addr)
+	if newHolder == "" || newHolder == holder {
+		t.Errorf("after the kill, status says %q holds the address", newHolder)
+	}
+	if haveCheck {
+		if out, err := check(); err != nil || !strings.HasPrefix(out, "SNMP OK") {
+			t.Errorf("check_snmp on the address after the failover: %v\n%s", err, out)
+		}
+	}
+}
