@@ -292,6 +292,8 @@ func (r *Relay) answers(c *client) {
 		if containsAny(buf[:n], r.mods[mac].no) {
 			if h, ok := readHeader(buf[:n]); !ok || !c.isSet(h.reqID) {
 				r.withheld.Add(1)
+				r.log.WithFields(logrus.Fields{"module": r.mods[mac].name, "held_for": r.heldFor(time.Now()).String(),
+					"reason": "says it is not Primary"}).Warn("answer withheld")
 				continue
 			}
 		}
@@ -299,6 +301,13 @@ func (r *Relay) answers(c *client) {
 			r.relayed.Add(1)
 		}
 	}
+}
+
+// heldFor is how long the current holder has held the address.
+func (r *Relay) heldFor(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return now.Sub(r.since)
 }
 
 // janitor closes the source sockets of clients idle for IdleClient.
