@@ -57,6 +57,7 @@ func envDuration(name string, def time.Duration) time.Duration {
 //     CPSMM_ADDR_ROUND, default 2 s, each way), medians, the machine's
 //     busy fraction, and the chassis's CPU per relayed request; target
 //     ratio >= 0.9;
+//
 //   - 20 kill -9 of the Primary (module and snmpd; CPSMM_BENCH_KILLS) at
 //     hello 100 ms / holdtime 300 ms, with a sampler on the address
 //     (cpsIsPrimary.0 and the module's name, back to back, 50 ms timeout):
@@ -65,7 +66,7 @@ func envDuration(name string, def time.Duration) time.Duration {
 //     the gap on the address (first answer from the new Primary through
 //     it), p50/p99; target gap <= failover + 100 ms.
 //
-//	go test -run '^$' -bench StackAddress -benchtime 1x ./cmd/cpsstack
+//     go test -run '^$' -bench StackAddress -benchtime 1x ./cmd/cpsstack
 func BenchmarkStackAddress(b *testing.B) {
 	rounds := envInt("CPSMM_ADDR_ROUNDS", 7)
 	round := envDuration("CPSMM_ADDR_ROUND", 2*time.Second)
