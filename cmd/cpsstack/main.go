@@ -210,7 +210,10 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 			return err
 		}
 		if st.Address.IsValid() {
-			if relay, err = stackaddr.New(stackaddr.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket,
+			// CPSMM_ADDRESS_SPIN (a duration; negative: none) is for
+			// measurements; the default is stackaddr.DefaultSpin.
+			spin, _ := time.ParseDuration(os.Getenv("CPSMM_ADDRESS_SPIN"))
+			if relay, err = stackaddr.New(stackaddr.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, Spin: spin,
 				Log: log.WithField("part", "address")}); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,11 @@ import (
 // beside the chassis's device host).
 var ID = backplane.ID{0x02, 0xc9, 0x5c, 0, 0, 1}
 
+// DefaultSpin is how long the relay keeps polling after a datagram: as
+// the subagent's -agentx-spin, long enough for an snmpd's answer and a
+// walker's next request.
+const DefaultSpin = 500 * time.Microsecond
+
 // Config configures a Relay.
 type Config struct {
 	Stack *stackfile.Stack
@@ -37,7 +43,10 @@ type Config struct {
 	// MaxClients bounds the clients served at once (default 1024); a
 	// request from one more is dropped until an idle one is closed.
 	MaxClients int
-	Log        logrus.FieldLogger
+	// Spin is how long the relay polls for the next datagram, without
+	// sleeping, after the last one (default DefaultSpin; negative: never).
+	Spin time.Duration
+	Log  logrus.FieldLogger
 }
 
 // target is one module the address may be relayed to.
@@ -76,6 +85,7 @@ type Relay struct {
 type client struct {
 	addr     netip.AddrPort
 	conn     *net.UDPConn
+	poll     *poller      // reads conn without waiting (serve's spin)
 	lastUsed atomic.Int64 // unix nanoseconds
 
 	mu   sync.Mutex
@@ -115,6 +125,9 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = 1024
+	}
+	if cfg.Spin == 0 {
+		cfg.Spin = DefaultSpin
 	}
 	reg := mib.DefaultRegistry()
 	isPrimary := reg.MustLookup("cpsIsPrimary").OID.Append(0)
@@ -208,8 +221,18 @@ func (r *Relay) holderAt(now time.Time) (ident.MAC, bool) {
 }
 
 // serve reads requests on the address and forwards each to the holder.
+// After each request it polls, without sleeping, for up to Spin since the
+// last datagram: for the answer on that client's socket and for the next
+// request. A walk sends its next request within microseconds of an
+// answer, and a reader parked in the runtime's poller pays a thread
+// wake-up on every datagram, which would double the round trip the
+// address adds (the subagent does the same, agent/spin.go).
 func (r *Relay) serve(ctx context.Context) {
 	buf := make([]byte, 64<<10)
+	lnPoll, err := newPoller(r.ln)
+	if err != nil {
+		r.cfg.Spin = 0
+	}
 	for {
 		n, from, err := r.ln.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -218,23 +241,49 @@ func (r *Relay) serve(ctx context.Context) {
 			}
 			return
 		}
-		r.requests.Add(1)
-		now := time.Now()
-		mac, ok := r.holderAt(now)
-		if !ok {
-			r.noHolder.Add(1)
+		c := r.request(ctx, buf[:n], from)
+		if r.cfg.Spin <= 0 {
 			continue
 		}
-		c := r.client(ctx, from, now)
-		if c == nil {
-			r.tooMany.Add(1)
-			continue
+		last := time.Now()
+		for time.Since(last) < r.cfg.Spin && ctx.Err() == nil {
+			if c != nil && c.poll != nil {
+				if n, src, ok := c.poll.recv(buf); ok {
+					r.answer(c, buf[:n], src)
+					last = time.Now()
+				}
+			}
+			if n, from, ok := lnPoll.recv(buf); ok {
+				if next := r.request(ctx, buf[:n], from); next != nil {
+					c = next
+				}
+				last = time.Now()
+			}
+			runtime.Gosched() // adverts and the backplane go on meanwhile (one P)
 		}
-		if h, ok := readHeader(buf[:n]); ok && h.tag == tagSet {
-			c.noteSet(h.reqID)
-		}
-		_, _ = c.conn.WriteToUDPAddrPort(buf[:n], r.mods[mac].snmp)
 	}
+}
+
+// request forwards one request from a client to the holder, and returns
+// the client (nil if the request was dropped).
+func (r *Relay) request(ctx context.Context, b []byte, from netip.AddrPort) *client {
+	r.requests.Add(1)
+	now := time.Now()
+	mac, ok := r.holderAt(now)
+	if !ok {
+		r.noHolder.Add(1)
+		return nil
+	}
+	c := r.client(ctx, from, now)
+	if c == nil {
+		r.tooMany.Add(1)
+		return nil
+	}
+	if h, ok := readHeader(b); ok && h.tag == tagSet {
+		c.noteSet(h.reqID)
+	}
+	_, _ = c.conn.WriteToUDPAddrPort(b, r.mods[mac].snmp)
+	return c
 }
 
 // client returns from's source socket, opening one (and its reader) for
@@ -253,6 +302,7 @@ func (r *Relay) client(ctx context.Context, from netip.AddrPort, now time.Time) 
 			return nil
 		}
 		c = &client{addr: from, conn: conn}
+		c.poll, _ = newPoller(conn)
 		r.clients[from] = c
 		go r.answers(c)
 	}
@@ -277,29 +327,36 @@ func (r *Relay) answers(c *client) {
 		if err != nil {
 			return
 		}
-		mac, known := r.bySNMP[src]
-		if !known {
-			continue
+		r.answer(c, buf[:n], src)
+	}
+}
+
+// answer relays one answer from src to c: only from the module that holds
+// the address when the answer comes back, and never an answer that says
+// it is not Primary.
+func (r *Relay) answer(c *client, b []byte, src netip.AddrPort) {
+	mac, known := r.bySNMP[src]
+	if !known {
+		return
+	}
+	if cur, ok := r.holderAt(time.Now()); !ok || cur != mac {
+		r.stale.Add(1)
+		return
+	}
+	// The holder stepped down after it answered, and we have not heard
+	// its Standby advert yet: its answer says so, and must not pass. A
+	// Set's answer echoes the value set (cpsIsPrimary.0 = no is how a
+	// manager steps the Primary down), so Sets are exempt.
+	if containsAny(b, r.mods[mac].no) {
+		if h, ok := readHeader(b); !ok || !c.isSet(h.reqID) {
+			r.withheld.Add(1)
+			r.log.WithFields(logrus.Fields{"module": r.mods[mac].name, "held_for": r.heldFor(time.Now()).String(),
+				"reason": "says it is not Primary"}).Warn("answer withheld")
+			return
 		}
-		if cur, ok := r.holderAt(time.Now()); !ok || cur != mac {
-			r.stale.Add(1)
-			continue
-		}
-		// The holder stepped down after it answered, and we have not
-		// heard its Standby advert yet: its answer says so, and must not
-		// pass. A Set's answer echoes the value set (cpsIsPrimary.0 = no
-		// is how a manager steps the Primary down), so Sets are exempt.
-		if containsAny(buf[:n], r.mods[mac].no) {
-			if h, ok := readHeader(buf[:n]); !ok || !c.isSet(h.reqID) {
-				r.withheld.Add(1)
-				r.log.WithFields(logrus.Fields{"module": r.mods[mac].name, "held_for": r.heldFor(time.Now()).String(),
-					"reason": "says it is not Primary"}).Warn("answer withheld")
-				continue
-			}
-		}
-		if _, err := r.ln.WriteToUDPAddrPort(buf[:n], c.addr); err == nil {
-			r.relayed.Add(1)
-		}
+	}
+	if _, err := r.ln.WriteToUDPAddrPort(b, c.addr); err == nil {
+		r.relayed.Add(1)
 	}
 }
 
