@@ -93,6 +93,14 @@ type client struct {
 	n    int
 }
 
+// close closes the client's socket and its poller.
+func (c *client) close() {
+	c.conn.Close()
+	if c.poll != nil {
+		c.poll.close()
+	}
+}
+
 func (c *client) noteSet(id int64) {
 	c.mu.Lock()
 	c.sets[c.n%len(c.sets)] = id
@@ -164,7 +172,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.ln.Close()
 		r.mu.Lock()
 		for _, c := range r.clients {
-			c.conn.Close()
+			c.close()
 		}
 		r.mu.Unlock()
 	}()
@@ -231,7 +239,10 @@ func (r *Relay) serve(ctx context.Context) {
 	buf := make([]byte, 64<<10)
 	lnPoll, err := newPoller(r.ln)
 	if err != nil {
-		r.cfg.Spin = 0
+		r.log.WithError(err).Warn("no spin: the address is read parked only")
+		r.cfg.Spin = -1
+	} else {
+		defer lnPoll.close()
 	}
 	for {
 		n, from, err := r.ln.ReadFromUDPAddrPort(buf)
@@ -320,6 +331,7 @@ func (r *Relay) answers(c *client) {
 			delete(r.clients, c.addr)
 		}
 		r.mu.Unlock()
+		c.close()
 	}()
 	buf := make([]byte, 64<<10)
 	for {
@@ -379,7 +391,7 @@ func (r *Relay) janitor(ctx context.Context) {
 			r.mu.Lock()
 			for a, c := range r.clients {
 				if now.UnixNano()-c.lastUsed.Load() > int64(r.cfg.IdleClient) {
-					c.conn.Close()
+					c.close()
 					delete(r.clients, a)
 				}
 			}
