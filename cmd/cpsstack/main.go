@@ -210,8 +210,8 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 			return err
 		}
 		if st.Address.IsValid() {
-			// CPSMM_ADDRESS_SPIN (a duration; negative: none) is for
-			// measurements; the default is stackaddr.DefaultSpin.
+			// CPSMM_ADDRESS_SPIN (a duration) turns on the relay's spin,
+			// for measurements (stackaddr.Config.Spin); default none.
 			spin, _ := time.ParseDuration(os.Getenv("CPSMM_ADDRESS_SPIN"))
 			if relay, err = stackaddr.New(stackaddr.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, Spin: spin,
 				Log: log.WithField("part", "address")}); err != nil {

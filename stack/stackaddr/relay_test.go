@@ -118,7 +118,7 @@ type relayRig struct {
 	pathOf map[string]string // name -> the path its adverts take
 }
 
-func newRelayRig(t *testing.T) *relayRig {
+func newRelayRig(t *testing.T, spin time.Duration) *relayRig {
 	t.Helper()
 	a, b := newFakeAgent(t, "a"), newFakeAgent(t, "b")
 	addr := freeAddress(t)
@@ -144,7 +144,7 @@ modules:
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := backplane.NewChassis(nil)
 	go func() { _ = ch.Serve(ctx, ln) }()
-	r, err := New(Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: sock})
+	r, err := New(Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: sock, Spin: spin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func (g *relayRig) waitHolder(name string) {
 }
 
 func TestRelayFollowsAdverts(t *testing.T) {
-	g := newRelayRig(t)
+	g := newRelayRig(t, 0)
 	if got := g.ask(100 * time.Millisecond); got != "" {
 		t.Fatalf("nobody advertised, yet %q answered", got)
 	}
@@ -296,7 +296,7 @@ func TestRelayFollowsAdverts(t *testing.T) {
 // its module lost the address is not relayed; one that says no(2) of
 // cpsIsPrimary is withheld, but a Set's echo is not.
 func TestRelayDropsAnswersOfAFormerHolder(t *testing.T) {
-	g := newRelayRig(t)
+	g := newRelayRig(t, 0)
 	a := g.agents["a"]
 	g.say("a", "ethernet", "primary")
 	g.waitHolder("a")
@@ -334,5 +334,26 @@ func TestRelayDropsAnswersOfAFormerHolder(t *testing.T) {
 	res, err := c.Set([]gosnmp.SnmpPDU{{Name: oid, Type: gosnmp.Integer, Value: 2}})
 	if err != nil || res.Error != gosnmp.NoError {
 		t.Fatalf("set through the address: %v %v", res, err)
+	}
+}
+
+// TestRelaySpin: with a spin, requests and answers read by polling pass
+// as those read parked do, and a change of holder still applies.
+func TestRelaySpin(t *testing.T) {
+	g := newRelayRig(t, 2*time.Millisecond)
+	g.say("a", "ethernet", "primary")
+	g.waitHolder("a")
+	for range 50 {
+		if got := g.ask(time.Second); got != "a" {
+			t.Fatalf("answered by %q, want a", got)
+		}
+	}
+	g.say("a", "ethernet", "standby")
+	g.say("b", "backplane", "primary")
+	g.waitHolder("b")
+	for range 50 {
+		if got := g.ask(time.Second); got != "b" {
+			t.Fatalf("answered by %q, want b", got)
+		}
 	}
 }
