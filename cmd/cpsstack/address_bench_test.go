@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,13 +57,14 @@ func envDuration(name string, def time.Duration) time.Duration {
 //     busy fraction, and the chassis's CPU per relayed request; target
 //     ratio >= 0.9;
 //
-//   - 20 kill -9 of the Primary (module and snmpd; CPSMM_BENCH_KILLS) at
-//     hello 100 ms / holdtime 300 ms, with a sampler on the address
+//   - 20 kill -9 of the Primary (module and snmpd; CPSMM_BENCH_KILLS),
+//     then 5 graceful stops, 5 link-downs and 5 hangs, at hello 100 ms /
+//     holdtime 300 ms, with a sampler on the address
 //     (cpsIsPrimary.0 and the module's name, back to back, 50 ms timeout):
 //     answers that are not yes(1) (target 0), the failover time (first
 //     yes(1) on a new Primary's own address, each asked back to back) and
 //     the gap on the address (first answer from the new Primary through
-//     it), p50/p99; target gap <= failover + 100 ms.
+//     it), both from the fault, p50/p99; target gap <= failover + 100 ms.
 //
 //     go test -run '^$' -bench StackAddress -benchtime 1x ./cmd/cpsstack
 func BenchmarkStackAddress(b *testing.B) {
@@ -110,42 +110,32 @@ func BenchmarkStackAddress(b *testing.B) {
 		if n := relayed1 - relayed0; n > 0 {
 			perReq = chassisCPU / time.Duration(n)
 		}
+		busyWalk, totalWalk := busy1-busy0, total1-total0
 		fmt.Printf("GETNEXT walk of %s, %d rounds of %s each way: through the Primary's own address %s varbinds/s (median %.0f), "+
 			"through the stack address %s (median %.0f): ratio %.2f (target >= 0.9); machine busy %.0f%%; "+
 			"chassis CPU per relayed request %s (%d relayed)\n",
-			root, rounds, round, fmtRates(viaOwn), mo, fmtRates(viaAddr), ma, ma/mo, 100*float64(busy1-busy0)/float64(total1-total0),
+			root, rounds, round, fmtRates(viaOwn), mo, fmtRates(viaAddr), ma, ma/mo, 100*float64(busyWalk)/float64(totalWalk),
 			perReq.Round(100*time.Nanosecond), relayed1-relayed0)
 		b.ReportMetric(ma/mo, "addr/own")
 		_, _ = s.cli("down")
 
-		// kill -9 failovers at hello 100 ms / holdtime 300 ms.
+		// Failovers at hello 100 ms / holdtime 300 ms.
 		s, addr = startAddressStack(b, 100*time.Millisecond, 300*time.Millisecond, "yes", "yes", "yes")
 		p, _ = s.waitPrimary(-1, 30*time.Second)
 		stop := make(chan struct{})
 		collect := addressSampler(b, addr, stop)
-		var failover, gap []time.Duration
-		type kill struct {
-			at     time.Time
-			victim string
-		}
-		var killsAt []kill
-		for k := 0; k < kills; k++ {
-			name := fmt.Sprintf("m%d", p+1)
-			sd, _ := procOf(s.run, "snmpd", name)
-			md, _ := procOf(s.run, "module", name)
-			time.Sleep(300 * time.Millisecond) // the sampler sees the Primary through the address first
-			at := time.Now()
-			if !md.signal(syscall.SIGKILL) || !sd.signal(syscall.SIGKILL) {
-				b.Fatalf("kill %s", name)
+		plan := []struct {
+			kind string
+			n    int
+		}{{"kill", kills}, {"graceful", 5}, {"link-down", 5}, {"hang", 5}}
+		var faults []addrFault
+		for _, step := range plan {
+			for range step.n {
+				time.Sleep(300 * time.Millisecond) // the sampler sees the Primary through the address first
+				f, q := s.failPrimary(b, p, step.kind)
+				faults = append(faults, f)
+				p = q
 			}
-			killsAt = append(killsAt, kill{at, name})
-			q, d := s.waitPrimaryConcurrently(p, 30*time.Second)
-			failover = append(failover, d)
-			if out, err := s.cli("restore", name); err != nil {
-				b.Fatalf("restore: %v\n%s", err, out)
-			}
-			s.waitAnswers(p)
-			p = q
 		}
 		time.Sleep(300 * time.Millisecond)
 		close(stop)
@@ -156,35 +146,35 @@ func BenchmarkStackAddress(b *testing.B) {
 				notYes++
 			}
 		}
-		for _, k := range killsAt {
-			var first time.Time
-			for _, x := range samples {
-				if x.at.After(k.at) && x.module != k.victim {
-					first = x.at
-					break
-				}
-			}
-			if first.IsZero() {
-				b.Fatalf("the address never answered after the kill of %s at %s", k.victim, k.at.Format("15:04:05.000"))
-			}
-			gap = append(gap, first.Sub(k.at))
-		}
-		extra := make([]time.Duration, len(gap))
-		for i := range gap {
-			extra[i] = gap[i] - failover[i]
-		}
+		gaps := addressGaps(samples, faults)
 		a, _ := addressOf(s.run)
-		var withheld, stale uint64
+		var withheld, stale, noHolder uint64
 		if a != nil {
-			withheld, stale = a.Withheld, a.Stale
+			withheld, stale, noHolder = a.Withheld, a.Stale, a.NoHolder
 		}
 		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-		fmt.Printf("%d kill -9 of the Primary (hello 100ms, holdtime 300ms), %d samples through the address: answers not yes(1): %d (target 0); "+
-			"failover (a new Primary's own address answers yes): p50 %s, p99 %s; the address answers from the new Primary: p50 %s, p99 %s, max %s; "+
-			"address - failover: p50 %s, p99 %s, max %s (target <= 100ms); relay: %d answers withheld (said no(2)), %d from a former holder dropped\n",
-			kills, len(samples), notYes, ms(percentile(failover, 0.5)), ms(percentile(failover, 0.99)),
-			ms(percentile(gap, 0.5)), ms(percentile(gap, 0.99)), ms(percentile(gap, 1)),
-			ms(percentile(extra, 0.5)), ms(percentile(extra, 0.99)), ms(percentile(extra, 1)), withheld, stale)
+		busy1, total1 = machineTicks(b)
+		fmt.Printf("hello 100ms, holdtime 300ms: %d samples through the address (cpsIsPrimary.0 and the module's name, 50 ms timeout): "+
+			"answers not yes(1): %d (target 0); relay: %d answers withheld (said no(2)), %d answers of a former holder dropped, %d requests with no holder\n",
+			len(samples), notYes, withheld, stale, noHolder)
+		for _, step := range plan {
+			var failover, gap, extra []time.Duration
+			for i, f := range faults {
+				if f.kind != step.kind {
+					continue
+				}
+				if gaps[i] == 0 {
+					b.Fatalf("%s of %s at %s: the address never answered from another module", f.kind, f.victim, f.at.Format("15:04:05.000"))
+				}
+				failover, gap, extra = append(failover, f.failover), append(gap, gaps[i]), append(extra, gaps[i]-f.failover)
+			}
+			fmt.Printf("  %-9s x%-2d failover (a new Primary's own address answers yes) p50 %s p99 %s; the address answers from it p50 %s p99 %s max %s; "+
+				"address - failover p50 %s p99 %s max %s (target <= 100ms)\n",
+				step.kind, step.n, ms(percentile(failover, 0.5)), ms(percentile(failover, 0.99)),
+				ms(percentile(gap, 0.5)), ms(percentile(gap, 0.99)), ms(percentile(gap, 1)),
+				ms(percentile(extra, 0.5)), ms(percentile(extra, 0.99)), ms(percentile(extra, 1)))
+		}
+		fmt.Printf("  machine busy during the whole benchmark: %.0f%%\n", 100*float64(busy1-busy0)/float64(total1-total0))
 		b.ReportMetric(float64(notYes), "answers-not-yes")
 		_, _ = s.cli("down")
 	}
