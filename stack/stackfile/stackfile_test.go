@@ -21,6 +21,9 @@ func TestExampleLoads(t *testing.T) {
 	if d := st.Devices[4]; d.Type != AggregationType || d.Ethernet.String() != "127.0.0.1:18106" {
 		t.Errorf("the aggregation converter: %+v", d)
 	}
+	if st.Address.String() != "127.0.0.1:16100" {
+		t.Errorf("the stack address: %s", st.Address)
+	}
 	if st.Hello != time.Second || st.Holdtime != 3*time.Second || st.Poll != time.Second || st.TrapSink.IsValid() || st.TrapPort != 162 {
 		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
 	}
