@@ -305,3 +305,70 @@ func TestStackAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestStackAddressPartition: a Primary cut from the backplane alone keeps
+// the address (its adverts reach the address's Ethernet side); an
+// isolated Primary loses it to the Primary the others elect, the side the
+// chassis hears; after the partition heals, the survivor has it.
+func TestStackAddressPartition(t *testing.T) {
+	s, addr := startAddressStack(t, 100*time.Millisecond, 300*time.Millisecond, "yes", "yes", "yes")
+	holder := s.holderOf(t, addr)
+	if holder == "" {
+		t.Fatal("nobody holds the address after up")
+	}
+	var pi int
+	fmt.Sscanf(holder, "m%d", &pi)
+	name := func() string {
+		out, err := snmpAt("snmpget", addr, "public", "-Oqv", "CPSMM-EMULATOR-MIB::cpsEmuModuleName.0")
+		if err != nil {
+			return ""
+		}
+		return strings.Trim(strings.TrimSpace(out), `"`)
+	}
+	if out, err := s.cli("fail", holder, "backplane-down"); err != nil {
+		t.Fatalf("backplane-down: %v\n%s", err, out)
+	}
+	// Many holdtimes: the address stays.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if got := name(); got != holder {
+			t.Fatalf("backplane-down of the Primary %s: the address answers from %q", holder, got)
+		}
+	}
+	if out, err := s.cli("restore", holder); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+
+	if out, err := s.cli("fail", holder, "isolate"); err != nil {
+		t.Fatalf("isolate: %v\n%s", err, out)
+	}
+	other, _ := s.waitPrimary(pi-1, 10*time.Second)
+	if ok, _ := s.primary(pi - 1); !ok {
+		t.Fatalf("the isolated %s no longer answers Primary on its own address", holder)
+	}
+	want := fmt.Sprintf("m%d", other+1)
+	eventually(t, 5*time.Second, "the address answers from "+want, func() bool { return name() == want })
+	if h := s.holderOf(t, addr); h != want {
+		t.Errorf("during the partition status says %q holds the address, want %s", h, want)
+	}
+	if out, err := s.cli("restore", holder); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	eventually(t, 5*time.Second, "one Primary after the partition heals", func() bool {
+		n := 0
+		for i := range s.addrs {
+			if ok, _ := s.primary(i); ok {
+				n++
+			}
+		}
+		return n == 1
+	})
+	final := -1
+	for i := range s.addrs {
+		if ok, _ := s.primary(i); ok {
+			final = i
+		}
+	}
+	eventually(t, 5*time.Second, "the address answers from the Primary after the partition heals", func() bool {
+		return name() == fmt.Sprintf("m%d", final+1)
+	})
+}
