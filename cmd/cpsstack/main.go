@@ -193,15 +193,13 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 	if socket == "" {
 		return errors.New("chassis needs -socket")
 	}
-	_ = os.Remove(socket)
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := logrus.New()
 	ch := backplane.NewChassis(log)
+	// The devices and the stack address open their sockets before the
+	// backplane's appears: a chassis that cannot (the address taken by
+	// another process) exits before `cpsstack up` starts any module.
 	var host *chassis.Host
 	var relay *stackaddr.Relay
 	if stackPath != "" {
@@ -217,16 +215,25 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 				Log: log.WithField("part", "address")}); err != nil {
 				return err
 			}
-			go func() {
-				if err := relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-					log.WithError(err).Error("stack address stopped")
-				}
-			}()
 		}
 		if host, err = chassis.New(chassis.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, StateFile: stateFile,
 			Log: log.WithField("part", "devices")}); err != nil {
 			return err
 		}
+	}
+	_ = os.Remove(socket)
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return err
+	}
+	if relay != nil {
+		go func() {
+			if err := relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.WithError(err).Error("stack address stopped")
+			}
+		}()
+	}
+	if host != nil {
 		go func() {
 			if err := host.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				log.WithError(err).Error("devices stopped")
@@ -501,7 +508,7 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		return err
 	}
 	if err := waitSocket(sock, 10*time.Second); err != nil {
-		return err
+		return fmt.Errorf("the chassis did not start (its log: %s): %w", filepath.Join(dir, "chassis.log"), err)
 	}
 	sysObjectID := catalog.Default().ModuleID().String()
 	for _, m := range st.Modules {
@@ -547,7 +554,11 @@ func up(file string, st *stackfile.Stack, dir string) error {
 		}
 		if time.Now().After(deadline) {
 			_ = printTable(rows)
-			return fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries); logs in %s", answered, len(rows), primaries, dir)
+			addr := ""
+			if st.Address.IsValid() && !held {
+				addr = fmt.Sprintf(", nobody holds the stack address %s", st.Address)
+			}
+			return fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries%s); logs in %s", answered, len(rows), primaries, addr, dir)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
