@@ -29,6 +29,7 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./agent/pdu,250000x \
 	FuzzLoadConfig,./stack/module,1500x \
 	FuzzParse,./stack/stackfile,30000x \
+	FuzzParse,./stack/labfile,40000x \
 	FuzzOpen,./stack/backplane,400000x \
 	FuzzStep,./negotiation,400000x \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
@@ -36,6 +37,7 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \
+	FuzzMachine,./stack/trapmgr,30000x \
 	FuzzReadHeader,./stack/stackaddr,200000x
 FUZZTIME ?=
 fuzz:

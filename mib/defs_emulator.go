@@ -20,5 +20,26 @@ func EmulatorObjects() []Object {
 	d.scalar("cpsEmuAgentxSessions", objs+".4", counter32(), ReadOnly)
 	d.scalar("cpsEmuConfigSaves", objs+".5", counter32(), ReadOnly)
 	d.scalar("cpsEmuSolicitations", objs+".6", counter32(), ReadOnly)
+	d.scalar("cpsEmuPreviousPrimary", objs+".7", displayString(), ReadOnly)
+	d.scalar("cpsEmuRoleChangeReason", objs+".8", displayString(), ReadOnly)
+	d.scalar("cpsEmuHeartbeats", objs+".9", counter32(), ReadOnly)
+	d.scalar("cpsEmuNotifyQueued", objs+".10", gauge32(), ReadOnly)
+	d.scalar("cpsEmuNotifyDropped", objs+".11", counter32(), ReadOnly)
+	idx := integer32()
+	idx.HasRange, idx.Min, idx.Max = true, 1, 4
+	d.table("cpsEmuTrapMgr", objs+".12", []string{"Index"}, []column{
+		{"Index", idx, NotAccessible},
+		{"Address", ipAddress(), ReadOnly},
+		{"State", enum("active", 1, "standby", 2, "failed", 3, "unconfigured", 4, "keepaliveOff", 5), ReadOnly},
+		{"LastAck", timeTicks(), ReadOnly},
+		{"Misses", gauge32(), ReadOnly},
+		{"Sent", counter32(), ReadOnly},
+		{"Acked", counter32(), ReadOnly},
+		{"Queued", gauge32(), ReadOnly},
+		{"Dropped", counter32(), ReadOnly},
+	})
+	notes := EmulatorArc + ".0"
+	d.notification("cpsEmuHeartbeat", notes+".1", "cpsEmuModuleName", "cpsEmuHeartbeats")
+	d.notification("cpsEmuRoleChange", notes+".2", "cpsEmuModuleName", "cpsEmuPreviousPrimary", "cpsEmuRoleChangeReason")
 	return d.objs
 }

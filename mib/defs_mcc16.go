@@ -1,6 +1,10 @@
 package mib
 
-import "github.com/cpsmm/cpsmm/mib/smi"
+import (
+	"strconv"
+
+	"github.com/cpsmm/cpsmm/mib/smi"
+)
 
 // Syntax helpers for the definitions below.
 func integer32() Syntax { return Syntax{Base: smi.TypeInteger} }
@@ -11,6 +15,7 @@ func ipAddress() Syntax { return Syntax{Base: smi.TypeIPAddress} }
 func objectID() Syntax  { return Syntax{Base: smi.TypeObjectID} }
 func timeTicks() Syntax { return Syntax{Base: smi.TypeTimeTicks} }
 func counter32() Syntax { return Syntax{Base: smi.TypeCounter32} }
+func gauge32() Syntax   { return Syntax{Base: smi.TypeGauge32} }
 
 // enum builds an enumerated INTEGER from "label", value pairs.
 func enum(pairs ...any) Syntax {
@@ -69,7 +74,7 @@ func (d *defBuilder) table(prefix, oid string, index []string, cols []column) {
 	d.add(Object{Name: prefix + "Entry", OID: e, Kind: KindEntry, Access: NotAccessible, Index: idx})
 	for i, c := range cols {
 		for _, ix := range index {
-			if ix == c.name && c.syntax.Base == smi.TypeInteger && len(c.syntax.Enums) == 0 {
+			if ix == c.name && c.syntax.Base == smi.TypeInteger && len(c.syntax.Enums) == 0 && !c.syntax.HasRange {
 				// SMIv2 wants a range on an integer index.
 				c.syntax.HasRange, c.syntax.Min, c.syntax.Max = true, 1, 2147483647
 			}
@@ -102,17 +107,11 @@ func PointSystemObjects() []Object {
 	biaSlot := []string{"BiaIndex", "SlotIndex"}
 
 	// Product identifiers.
-	for _, p := range []struct{ name, oid string }{
-		{"cpsmM100Id", chSlcps + ".1"}, {"cpsmM200Id", chSlcps + ".2"},
-		{"cettf100Id", chSlcps + ".3"}, {"cfetf100Id", chSlcps + ".4"},
-		{"cfmff100Id", chSlcps + ".5"}, {"smacf100PId", chSlcps + ".15"},
-		{"cpsEmptyId", chSlcps + ".1001"}, {"cpsDblWideId", chSlcps + ".1002"},
-		{"cpsUnknownDeviceId", chSlcps + ".1003"},
-		{"chassisCpsmc1800Id", productID + ".4.3"}, {"chassisCpsmc1850Id", productID + ".4.4"},
-		{"chassisCpsmc0800Id", productID + ".4.5"}, {"chassisCpsmc1300Id", productID + ".4.6"},
-		{"chassisCpsmc0200Id", productID + ".4.7"}, {"chassisCpsmc1900Id", productID + ".4.9"},
-	} {
-		d.identity(p.name, p.oid)
+	for _, p := range SlideInIDs() {
+		d.identity(p.Name, chSlcps+"."+itoa(p.Arc))
+	}
+	for _, p := range ChassisIDs() {
+		d.identity(p.Name, productID+".4."+itoa(p.Arc))
 	}
 
 	// Slot summary.
@@ -190,6 +189,25 @@ func PointSystemObjects() []Object {
 			{"PSPower2", yesNo(), ro}, {"PSInUse2", yesNo(), ro}, {"MRevision", integer32(), ro},
 		})
 	}
+	// The cabinets without power supply columns.
+	for _, t := range []struct{ prefix, oid string }{{"cpsMc0200", cps + ".2.3"}, {"cpsMc1900", cps + ".2.4"}, {"cpsMc0800", cps + ".2.6"}} {
+		d.table(t.prefix, t.oid, []string{"BiaIndex"}, []column{
+			{"BiaIndex", integer32(), ro}, {"Description", displayString(), ro}, {"MRevision", integer32(), ro},
+		})
+	}
+	// The SMACF100 (a Management Aggregation Converter unit, a cabinet
+	// whose ports are its slots).
+	enDisNS := enum("enabled", 1, "disabled", 2, "notSupported", 3)
+	d.table("smacf100", cps+".2.5", []string{"BiaIndex"}, []column{
+		{"BiaIndex", integer32(), ro}, {"Description", displayString(), ro}, {"MRevision", integer32(), ro},
+		{"SpanningTree", enDisNS, rw},
+		{"ResetCounters", enum("reset", 1, "doNothing", 2), rw},
+		{"SelfTest", enum("selfTest", 1, "doNothing", 2), rw},
+		{"QosEnable", enDisNS, rw},
+		{"QosHPThreshold", integer32(), rw}, {"QosLqWeight", integer32(), rw}, {"QosHqWeight", integer32(), rw},
+		{"SNMPModuleInstalled", yesNo(), ro},
+		{"AgingTimer", integer32(), rw},
+	})
 
 	// Agent objects.
 	groupCtrl := displayString()
@@ -213,4 +231,36 @@ func PointSystemObjects() []Object {
 	d.notification("pSCabinetAdded", trap+"117", cab...)
 	d.notification("pSCabinetRemoved", trap+"118", cab...)
 	return d.objs
+}
+
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// ProductIDName is a product identifier: its MIB name and its last arc.
+type ProductIDName struct {
+	Name string
+	Arc  uint32
+}
+
+// SlideInIDs are the product identifiers under chSlcps (the values of
+// cpsModuleModel), by arc.
+func SlideInIDs() []ProductIDName {
+	return []ProductIDName{
+		{"cpsmM100Id", 1}, {"cpsmM200Id", 2}, {"cettf100Id", 3}, {"cfetf100Id", 4}, {"cfmff100Id", 5},
+		{"cpsmp100Id", 6}, {"csetf100Id", 7}, {"cgetf100Id", 8}, {"csdtf100Id", 9}, {"cpsmp110Id", 10},
+		{"cbftf100Id", 11}, {"cetct100Id", 12}, {"ccscf100Id", 13}, {"cfetf105Id", 14}, {"smacf100PId", 15},
+		{"cpsld100Id", 16}, {"cdftf100Id", 17}, {"cpsvt100Id", 18}, {"cemtf100Id", 19}, {"captf100Id", 20},
+		{"cfetf205Id", 21}, {"cbftf150Id", 22}, {"cgfeb100Id", 23}, {"crmfe100Id", 24}, {"crs2f100Id", 25},
+		{"crs4f100Id", 26}, {"cmefg100Id", 27},
+		{"cpsEmptyId", 1001}, {"cpsDblWideId", 1002}, {"cpsUnknownDeviceId", 1003},
+	}
+}
+
+// ChassisIDs are the product identifiers under chassisProdsId (the values
+// of cpsCabinetModel), by arc.
+func ChassisIDs() []ProductIDName {
+	return []ProductIDName{
+		{"chassisMcc16Id", 2}, {"chassisCpsmc1800Id", 3}, {"chassisCpsmc1850Id", 4}, {"chassisCpsmc0800Id", 5},
+		{"chassisCpsmc1300Id", 6}, {"chassisCpsmc0200Id", 7}, {"chassisSmacf100LCId", 8}, {"chassisCpsmc1900Id", 9},
+		{"chassisSmacf100Id", 10},
+	}
 }

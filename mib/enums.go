@@ -23,3 +23,12 @@ const (
 	WantNo     int32 = 2
 	WantAlways int32 = 3
 )
+
+// cpsEmuTrapMgrState.
+const (
+	TrapMgrActive       int32 = 1
+	TrapMgrStandby      int32 = 2
+	TrapMgrFailed       int32 = 3
+	TrapMgrUnconfigured int32 = 4
+	TrapMgrKeepaliveOff int32 = 5
+)

@@ -81,6 +81,12 @@ type Counter struct{ Handle }
 // Of returns the cell of value c.
 func (h Counter) Of(c uint32) Cell { return Cell{h.obj, smi.Counter32(c)} }
 
+// Gauge is a Gauge32 object.
+type Gauge struct{ Handle }
+
+// Of returns the cell of value g.
+func (h Gauge) Of(g uint32) Cell { return Cell{h.obj, smi.Gauge32(g)} }
+
 // Entry is a table's entry (a row), for deleting whole rows.
 type Entry struct{ Handle }
 
@@ -99,6 +105,7 @@ func handleKinds() map[reflect.Type]func(*Object) (reflect.Value, error) {
 		reflect.TypeOf(OID{}):          typed[OID](smi.TypeObjectID, func(h Handle) OID { return OID{h} }),
 		reflect.TypeOf(Ticks{}):        typed[Ticks](smi.TypeTimeTicks, func(h Handle) Ticks { return Ticks{h} }),
 		reflect.TypeOf(Counter{}):      typed[Counter](smi.TypeCounter32, func(h Handle) Counter { return Counter{h} }),
+		reflect.TypeOf(Gauge{}):        typed[Gauge](smi.TypeGauge32, func(h Handle) Gauge { return Gauge{h} }),
 		reflect.TypeOf(Entry{}):        kinded[Entry](KindEntry, func(h Handle) Entry { return Entry{h} }),
 		reflect.TypeOf(Notification{}): kinded[Notification](KindNotification, func(h Handle) Notification { return Notification{h} }),
 		reflect.TypeOf(Identity{}):     kinded[Identity](KindIdentity, func(h Handle) Identity { return Identity{h} }),

@@ -173,6 +173,8 @@ func parseSyntax(t *testing.T, o xmlObject, tcs map[string]xmlTypedef) Syntax {
 			s.Base = smi.TypeTimeTicks
 		case "Counter32":
 			s.Base = smi.TypeCounter32
+		case "Gauge32":
+			s.Base = smi.TypeGauge32
 		case "ObjectIdentifier":
 			s.Base = smi.TypeObjectID
 		case "DisplayString":

@@ -13,13 +13,14 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/stack/member"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 // serveControl answers fault-injection commands on a unix socket, one line
 // each ("link down", "link up", "ethernet isolate"), with "ok" or
 // "error: ...". "link up" also ends an isolation. "status" answers the
 // member's negotiation state as one line of JSON.
-func serveControl(ctx context.Context, path string, mem *member.Member, log logrus.FieldLogger) error {
+func serveControl(ctx context.Context, path string, mem *member.Member, notes *notifier, log logrus.FieldLogger) error {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -49,7 +50,10 @@ func serveControl(ctx context.Context, path string, mem *member.Member, log logr
 						fmt.Fprintln(c, "error:", err)
 						return
 					}
-					b, _ := json.Marshal(st)
+					b, _ := json.Marshal(struct {
+						member.Status
+						Managers trapmgr.Report `json:"trap_managers"`
+					}{st, notes.Managers().Report()})
 					fmt.Fprintln(c, string(b))
 					return
 				}

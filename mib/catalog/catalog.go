@@ -21,10 +21,18 @@ const (
 	CodeCettf100    uint8 = 1
 	CodeCfetf100    uint8 = 2
 	CodeAggregation uint8 = 3 // smacf100p, seen over Ethernet only
+	CodeExpansion   uint8 = 4 // cpsmm200, the Expansion Management Module
 )
 
 // Aggregation is the name of the Management Aggregation Converter type.
 const Aggregation = "smacf100p"
+
+// Expansion is the name of the Expansion Management Module type.
+const Expansion = "cpsmm200"
+
+// AggregationCabinet is the name of the SMACF100 unit's cabinet model: a
+// cabinet seen over Ethernet, whose ports (smacf100p) are its slots.
+const AggregationCabinet = "smacf100"
 
 // Identity names of the products that are not device types: the MIB
 // names of the management module's and of an empty slot's cpsModuleModel.
@@ -53,6 +61,7 @@ func deviceSpecs() []deviceSpec {
 		{"cettf100", CodeCettf100, "cettf100Id", true},
 		{"cfetf100", CodeCfetf100, "cfetf100Id", true},
 		{Aggregation, CodeAggregation, "smacf100PId", false},
+		{Expansion, CodeExpansion, "cpsmM200Id", true},
 	}
 }
 
@@ -62,16 +71,23 @@ type cabinetSpec struct {
 	identity string
 	slots    int32
 	detail   string
+	ethernet bool
 }
 
 func cabinetSpecs() []cabinetSpec {
 	return []cabinetSpec{
-		{"cpsmc0200", "chassisCpsmc0200Id", 2, ""},
-		{"cpsmc0800", "chassisCpsmc0800Id", 8, ""},
-		{"cpsmc1300", "chassisCpsmc1300Id", 13, "cpsMc1300"},
-		{"cpsmc1800", "chassisCpsmc1800Id", 18, "cpsMc1800"},
-		{"cpsmc1850", "chassisCpsmc1850Id", 18, "cpsMc1800"},
-		{"cpsmc1900", "chassisCpsmc1900Id", 19, ""},
+		{"cpsmc0200", "chassisCpsmc0200Id", 2, "cpsMc0200", false},
+		{"cpsmc0800", "chassisCpsmc0800Id", 8, "cpsMc0800", false},
+		{"cpsmc1300", "chassisCpsmc1300Id", 13, "cpsMc1300", false},
+		{"cpsmc1800", "chassisCpsmc1800Id", 18, "cpsMc1800", false},
+		// The MIB gives the CPSMC1850 no detail table and no slot count;
+		// the emulator shows it as a CPSMC1800.
+		{"cpsmc1850", "chassisCpsmc1850Id", 18, "cpsMc1800", false},
+		{"cpsmc1900", "chassisCpsmc1900Id", 19, "cpsMc1900", false},
+		// An SMACF100 unit: one fiber and four twisted-pair ports, each a
+		// "slot" (Transition Networks' MAC application note and Point
+		// System help), reached over Ethernet.
+		{AggregationCabinet, "chassisSmacf100Id", 5, "smacf100", true},
 	}
 }
 
@@ -103,8 +119,20 @@ type CabinetModel struct {
 	OID   smi.OID // the value of cpsCabinetModel (its chassis…Id)
 	Slots int32   // the slot count the model number names
 	// Detail is the detail table prefix for models that have one
-	// ("cpsMc1800", "cpsMc1300"), empty otherwise.
+	// ("cpsMc1800", "cpsMc0200", "smacf100"…), empty otherwise.
 	Detail string
+	// Ethernet: the cabinet is reached over Ethernet, by the Primary
+	// only, not over the backplane (an SMACF100 unit).
+	Ethernet bool
+}
+
+// Product is a product identifier the MIB defines.
+type Product struct {
+	Name string  // e.g. cfetf100Id, chassisCpsmc1800Id
+	OID  smi.OID // its value
+	// Chassis: a value of cpsCabinetModel (under chassisProdsId), else of
+	// cpsModuleModel (under chSlcps).
+	Chassis bool
 }
 
 // DeviceType is a converter type a slot can hold.
@@ -128,6 +156,7 @@ type Catalog struct {
 	cabinets      []CabinetModel // by name
 	devices       []DeviceType   // by code
 	connectors    []string       // in the order of their values
+	products      []Product      // slide-ins by arc, then chassis by arc
 }
 
 // New resolves the catalog against reg. A name the registry lacks, or an
@@ -161,7 +190,7 @@ func New(reg *mib.Registry) (*Catalog, error) {
 				return nil, fmt.Errorf("catalog: cabinet model %s: the registry has no table %sTable", s.name, s.detail)
 			}
 		}
-		c.cabinets = append(c.cabinets, CabinetModel{Name: s.name, OID: oid, Slots: s.slots, Detail: s.detail})
+		c.cabinets = append(c.cabinets, CabinetModel{Name: s.name, OID: oid, Slots: s.slots, Detail: s.detail, Ethernet: s.ethernet})
 	}
 	sort.Slice(c.cabinets, func(i, j int) bool { return c.cabinets[i].Name < c.cabinets[j].Name })
 	for _, s := range deviceSpecs() {
@@ -177,6 +206,18 @@ func New(reg *mib.Registry) (*Catalog, error) {
 		c.devices = append(c.devices, DeviceType{Name: s.name, Code: s.code, Product: oid, Table: s.table, Ethernet: !s.table})
 	}
 	sort.Slice(c.devices, func(i, j int) bool { return c.devices[i].Code < c.devices[j].Code })
+	for _, set := range []struct {
+		ids     []mib.ProductIDName
+		chassis bool
+	}{{mib.SlideInIDs(), false}, {mib.ChassisIDs(), true}} {
+		for _, p := range set.ids {
+			oid, err := identity(p.Name)
+			if err != nil {
+				return nil, err
+			}
+			c.products = append(c.products, Product{Name: p.Name, OID: oid, Chassis: set.chassis})
+		}
+	}
 	conn, ok := reg.Lookup(connectorExemplar)
 	if !ok || conn.Syntax.TC != connectorTC || len(conn.Syntax.Enums) == 0 {
 		return nil, fmt.Errorf("catalog: the registry has no %s column of syntax %s", connectorExemplar, connectorTC)
@@ -320,4 +361,36 @@ func (c *Catalog) Connector(label string) bool {
 		}
 	}
 	return false
+}
+
+// Products returns every product identifier: the slide-ins' by arc, then
+// the chassis' by arc.
+func (c *Catalog) Products() []Product {
+	out := make([]Product, len(c.products))
+	for i, p := range c.products {
+		p.OID = p.OID.Clone()
+		out[i] = p
+	}
+	return out
+}
+
+// ProductID returns the product identifier called name.
+func (c *Catalog) ProductID(name string) (smi.OID, bool) {
+	for _, p := range c.products {
+		if p.Name == name {
+			return p.OID.Clone(), true
+		}
+	}
+	return nil, false
+}
+
+// ProductName returns the name of a product identifier's value ("" when
+// it is none).
+func (c *Catalog) ProductName(oid smi.OID) string {
+	for _, p := range c.products {
+		if p.OID.Equal(oid) {
+			return p.Name
+		}
+	}
+	return ""
 }

@@ -140,16 +140,28 @@ func (h *Host) reconcile(st *stackfile.Stack) error {
 	saved := h.st
 	h.st.Cabinets, h.st.Devices = nil, nil
 	for _, c := range st.Cabinets {
-		if old, ok := h.cab[c.Bia]; ok && old.Model == c.Model {
-			h.st.Cabinets = append(h.st.Cabinets, old)
-			continue
-		}
 		model, ok := h.cat.CabinetModel(c.Model)
 		if !ok {
 			return fmt.Errorf("cabinet %d: unknown model %q", c.Bia, c.Model)
 		}
+		if old, ok := h.cab[c.Bia]; ok && old.Model == c.Model {
+			old.Ethernet = model.Ethernet
+			if old.Detail == nil {
+				// A state file from before the cabinet kept a detail.
+				var err error
+				if old.Detail, err = device.NewDetail(h.reg, model.Detail); err != nil {
+					return fmt.Errorf("cabinet %d: %w", c.Bia, err)
+				}
+			}
+			h.st.Cabinets = append(h.st.Cabinets, old)
+			continue
+		}
+		detail, err := device.NewDetail(h.reg, model.Detail)
+		if err != nil {
+			return fmt.Errorf("cabinet %d: %w", c.Bia, err)
+		}
 		h.st.Cabinets = append(h.st.Cabinets, &device.Cabinet{Bia: int32(c.Bia), Model: c.Model, Description: c.Description,
-			PS1: true, PS2: true, Slots: model.Slots})
+			PS1: true, PS2: true, Slots: model.Slots, Ethernet: model.Ethernet, Detail: detail})
 	}
 	for _, d := range st.Devices {
 		typ, ok := h.cat.DeviceType(d.Type)
@@ -171,7 +183,35 @@ func (h *Host) reconcile(st *stackfile.Stack) error {
 	}
 	h.st.GroupCtrl = saved.GroupCtrl
 	h.index()
+	h.assignICIF()
 	return nil
+}
+
+// assignICIF sets each Expansion Management Module's ICIF column: the
+// inter-cabinet interface of a cabinet is its Base Management Module in
+// the lowest slot; a cabinet without one has the Expansion Management
+// Module in its lowest slot (of those in the cabinet: a removed one is
+// not). Called with h.mu held, or before the host runs.
+func (h *Host) assignICIF() {
+	base := map[ident.Cabinet]bool{}
+	for at := range h.managers {
+		base[at.Cabinet] = true
+	}
+	first := map[ident.Cabinet]*device.Device{}
+	for _, d := range h.st.Devices {
+		b := ident.Cabinet(d.Bia)
+		if d.Type != device.Expansion || d.Removed || base[b] {
+			continue
+		}
+		if f, ok := first[b]; !ok || d.Slot < f.Slot {
+			first[b] = d
+		}
+	}
+	for _, d := range h.st.Devices {
+		if d.Type == device.Expansion {
+			d.SetICIF(h.reg, first[ident.Cabinet(d.Bia)] == d)
+		}
+	}
 }
 
 // load reads the state file, if any.
@@ -281,6 +321,9 @@ func (h *Host) pollReports() []device.Report {
 	h.mu.Unlock()
 	var out []device.Report
 	for _, c := range cabs {
+		if c.Ethernet {
+			continue // an SMACF100 unit is not on the backplane
+		}
 		for s := int32(0); s <= c.Slots; s++ {
 			at := ident.At(ident.Cabinet(c.Bia), s)
 			if h.managers[at] {
@@ -317,9 +360,12 @@ func (h *Host) report(at ident.Slot, ethernet bool) (device.Report, bool) {
 		return device.Report{}, false
 	}
 	if at.Slot == 0 {
+		if c.Ethernet != ethernet {
+			return device.Report{}, false // an SMACF100 unit answers over Ethernet only, a cabinet on the backplane only
+		}
 		return h.cabinetReport(c), true
 	}
-	if c.Removed || at.Slot > c.Slots {
+	if c.Removed || at.Slot > c.Slots || (c.Ethernet && !ethernet) {
 		return device.Report{}, false
 	}
 	bia, slot := at.Cabinet, at.Slot
@@ -401,6 +447,9 @@ func (h *Host) apply(s configmsg.Set) (configmsg.Status, []device.Report) {
 	sort.Slice(cabinets, func(i, j int) bool { return cabinets[i] < cabinets[j] })
 	var out []device.Report
 	for _, b := range cabinets {
+		if h.cab[b].Ethernet {
+			continue // not on the backplane: the Primary sees it at its next poll
+		}
 		out = append(out, h.cabinetReport(h.cab[b]))
 	}
 	return configmsg.OK, out
@@ -528,6 +577,7 @@ func (h *Host) change(fn func() error) error {
 	if err := fn(); err != nil {
 		return err
 	}
+	h.assignICIF() // a removed or inserted Expansion Management Module
 	return h.save()
 }
 

@@ -2,9 +2,11 @@ package chassis
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +52,12 @@ func quiet() logrus.FieldLogger {
 	return l
 }
 
-func newRig(t *testing.T, state string) *rig {
-	st, err := stackfile.Parse("s.yaml", []byte(stackText))
+func newRig(t *testing.T, state string) *rig { return newRigWith(t, state, stackText) }
+
+// newRigWith is newRig for the stack file text (key "chassis-test-key",
+// a cabinet 1 on the backplane).
+func newRigWith(t *testing.T, state, text string) *rig {
+	st, err := stackfile.Parse("s.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,5 +260,148 @@ func TestReconcileWithTheStackFile(t *testing.T) {
 	}
 	if got[5].Cols[11].Int != 1 { // cfetf100Fault yes(1), kept
 		t.Errorf("slot 5 lost its saved state: %+v", got[5].Cols)
+	}
+}
+
+// TestICIFAndSMACF100Units: the Expansion Management Modules' ICIF follows
+// the vendor's rule (none where a Base Management Module sits; else the
+// lowest slot's, the next one when it is removed); an SMACF100 unit and
+// its ports answer over Ethernet only, never in the backplane's poll.
+func TestICIFAndSMACF100Units(t *testing.T) {
+	taken := map[string]bool{}
+	port := func() string {
+		for {
+			c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := c.LocalAddr().String()
+			c.Close()
+			if !taken[a] {
+				taken[a] = true
+				return a
+			}
+		}
+	}
+	p1, p3 := port(), port()
+	text := `stack: t
+key: "chassis-test-key"
+cabinets:
+  - {bia: 1, model: cpsmc1800}
+  - {bia: 2, model: cpsmc1900}
+  - {bia: 3, model: smacf100, description: "colony"}
+modules:
+  - {name: a, cabinet: 1, slot: 1, mac: "00:00:00:00:00:01", ip: 192.0.2.1, mask: 255.255.255.0, snmp: "127.0.0.1:16101"}
+devices:
+  - {cabinet: 1, slot: 3, type: cpsmm200, serial: 13}
+  - {cabinet: 1, slot: 4, type: cettf100}
+  - {cabinet: 2, slot: 5, type: cpsmm200, serial: 25}
+  - {cabinet: 2, slot: 2, type: cpsmm200, serial: 22}
+  - {cabinet: 3, slot: 1, type: smacf100p, ethernet: "` + p1 + `"}
+  - {cabinet: 3, slot: 3, type: smacf100p, ethernet: "` + p3 + `"}
+`
+	r := newRigWith(t, filepath.Join(t.TempDir(), "devices.json"), text)
+	h := r.host
+	icif := func() string {
+		var out []string
+		for _, d := range h.State().Devices {
+			if d.Type == device.Expansion {
+				out = append(out, fmt.Sprintf("%d/%d:%v", d.Bia, d.Slot, d.ICIF(h.reg)))
+			}
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	if got := icif(); got != "1/3:false 2/2:true 2/5:false" {
+		t.Fatalf("ICIF %s", got)
+	}
+	if err := h.DeviceFault(2, 2, "remove"); err != nil {
+		t.Fatal(err)
+	}
+	if got := icif(); got != "1/3:false 2/2:false 2/5:true" {
+		t.Fatalf("ICIF after removing 2/2: %s", got)
+	}
+	if err := h.RestoreDevice(2, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := icif(); got != "1/3:false 2/2:true 2/5:false" {
+		t.Fatalf("ICIF after restoring 2/2: %s", got)
+	}
+
+	// The backplane's poll: every cabinet and slot of 1 and 2 but the
+	// module's, nothing of the SMACF100 unit.
+	n := 0
+	for _, rep := range h.pollReports() {
+		if rep.Bia == 3 {
+			t.Fatalf("the backplane poll reports the SMACF100 unit: %+v", rep)
+		}
+		n++
+	}
+	if n != (1+18-1)+(1+19) {
+		t.Errorf("%d reports in a poll", n)
+	}
+	for _, at := range []ident.Slot{ident.At(3, 0), ident.At(3, 1), ident.At(3, 2)} {
+		if _, ok := h.report(at, false); ok {
+			t.Errorf("%s answers on the backplane", at)
+		}
+	}
+	if _, ok := h.report(ident.At(1, 0), true); ok {
+		t.Error("a backplane cabinet answers over Ethernet")
+	}
+
+	// Over Ethernet (UDP to a port's address): the unit and its port.
+	c, err := net.Dial("udp4", p3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rx := backplane.NewReceiver([]byte("chassis-test-key"))
+	ask := func(s device.Solicit) device.Report {
+		t.Helper()
+		r.seq++
+		b, err := backplane.Seal([]byte("chassis-test-key"), backplane.Frame{Type: backplane.TypeSolicit, From: backplane.ID{0, 0, 0, 0, 0, 1}, Seq: r.seq, Payload: device.MarshalSolicit(s)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, backplane.MaxFrame+1)
+		k, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := rx.Accept(buf[:k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps, err := device.UnmarshalReports(f.Payload)
+		if err != nil || len(reps) != 1 {
+			t.Fatalf("%v %v", reps, err)
+		}
+		return reps[0]
+	}
+	unit := ask(device.Solicit{Bia: 3})
+	tags := map[uint8]smi.Value{}
+	for _, it := range unit.Items {
+		tags[it.Tag] = it.Value
+	}
+	if unit.Kind != device.KindCabinet || unit.Type != device.CabinetPresent || string(tags[device.TagDescription].Bytes) != "colony" {
+		t.Fatalf("the unit's report %+v", unit)
+	}
+	if _, ok := tags[device.TagSlotPower]; ok || tags[device.TagDetail+12].Int != 300 || tags[device.TagDetail+11].Int != 2 {
+		t.Errorf("the unit's items %v", unit.Items)
+	}
+	if p := ask(device.Solicit{Bia: 3, Slot: 3}); p.Kind != device.KindSlot || p.Type != device.Aggregation {
+		t.Errorf("port 3/3 answers %+v", p)
+	}
+
+	// A description set through the Primary is acknowledged, and not
+	// reported on the backplane (no Standby may hear of the unit).
+	st, reps := h.apply(configmsg.Set{ID: 1, Target: configmsg.Target{Kind: configmsg.KindDevice, Slot: ident.At(3, 0)},
+		Object: configmsg.ObjCabinetDescription, Type: configmsg.Octets, Bytes: []byte("colony B")})
+	if st != configmsg.OK || len(reps) != 0 {
+		t.Errorf("description of the unit: %v, %d reports", st, len(reps))
 	}
 }

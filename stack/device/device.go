@@ -22,6 +22,7 @@ const (
 	Cettf100    = catalog.CodeCettf100
 	Cfetf100    = catalog.CodeCfetf100
 	Aggregation = catalog.CodeAggregation // smacf100p, seen over Ethernet only
+	Expansion   = catalog.CodeExpansion   // cpsmm200, the Expansion Management Module
 )
 
 // TypeName returns a type code's name ("" for Empty or unknown codes).
@@ -30,16 +31,19 @@ func TypeName(code uint8) string { return catalog.TypeName(code) }
 // TypeCode returns a type name's code.
 func TypeCode(name string) (uint8, bool) { return catalog.TypeCode(name) }
 
-// Columns returns the columns of a converter type's table that the device
+// Columns returns the columns of a device type's table that the device
 // itself holds: all but the index columns and CacheClean (which is the
 // management module's). None for the aggregation converter, which has no
 // table.
 func Columns(reg *mib.Registry, code uint8) []*mib.Object {
 	name := TypeName(code)
-	if code != Cettf100 && code != Cfetf100 {
+	if name == "" || code == Aggregation {
 		return nil
 	}
-	entry := reg.MustLookup(name + "Entry")
+	entry, ok := reg.Lookup(name + "Entry")
+	if !ok {
+		return nil
+	}
 	skip := map[string]bool{name + "BiaIndex": true, name + "SlotIndex": true, name + "CacheClean": true}
 	var cols []*mib.Object
 	for _, o := range reg.Objects() {
@@ -113,6 +117,8 @@ func defaultValue(suffix string, d Spec, syn mib.Syntax) (smi.Value, error) {
 		return enum("linkUp")
 	case "Fault":
 		return enum("no")
+	case "ICIF":
+		return enum("no") // the chassis decides (SetICIF)
 	case "ConfigMode":
 		return enum("software")
 	case "FastLinkPulse":
@@ -198,6 +204,22 @@ func (d *Device) SetLink(reg *mib.Registry, up bool) {
 	}
 }
 
+// SetICIF says whether the device, a management module, is its cabinet's
+// inter-cabinet communications interface (its ICIF column).
+func (d *Device) SetICIF(reg *mib.Registry, on bool) {
+	label := "no"
+	if on {
+		label = "yes"
+	}
+	d.put(reg, "ICIF", label)
+}
+
+// ICIF reports the device's ICIF column (false for types without one).
+func (d *Device) ICIF(reg *mib.Registry) bool {
+	o, ok := reg.Lookup(TypeName(d.Type) + "ICIF")
+	return ok && d.Cols[o.OID[len(o.OID)-1]].Int == mib.Yes
+}
+
 // SetFault raises or clears the converter's fault.
 func (d *Device) SetFault(reg *mib.Registry, on bool) {
 	label := "no"
@@ -236,6 +258,87 @@ type Cabinet struct {
 	// SlotPowerOff lists the slots whose power is off.
 	SlotPowerOff []int32
 	Slots        int32
+	// Ethernet: the cabinet is reached over Ethernet (an SMACF100 unit);
+	// its report has no slot power.
+	Ethernet bool `json:",omitempty"`
+	// Detail holds the cabinet's own columns of its detail table beyond
+	// BiaIndex, Description and MRevision (smacf100Table's settings), by
+	// column number.
+	Detail map[uint32]smi.Value `json:",omitempty"`
+}
+
+// detailDefaults are the factory values of the cabinets' own detail
+// columns, by name after the table's prefix. The MIB gives none; these
+// are the emulator's.
+func detailDefaults() map[string]string {
+	return map[string]string{
+		"SpanningTree": "enabled", "ResetCounters": "doNothing", "SelfTest": "doNothing",
+		"QosEnable": "enabled", "QosHPThreshold": "4", "QosLqWeight": "1", "QosHqWeight": "4",
+		"SNMPModuleInstalled": "no", "AgingTimer": "300",
+	}
+}
+
+// DetailColumns returns the columns of a detail table (prefix, e.g.
+// "smacf100") that the cabinet holds in Detail: all but BiaIndex,
+// Description and MRevision, which the management module writes, and the
+// power supply columns, which PS1 and PS2 report.
+func DetailColumns(reg *mib.Registry, prefix string) []*mib.Object {
+	if prefix == "" {
+		return nil
+	}
+	entry, ok := reg.Lookup(prefix + "Entry")
+	if !ok {
+		return nil
+	}
+	skip := map[string]bool{prefix + "BiaIndex": true, prefix + "Description": true, prefix + "MRevision": true}
+	for _, ps := range []string{"PSPower1", "PSInUse1", "PSPower2", "PSInUse2"} {
+		skip[prefix+ps] = true
+	}
+	var cols []*mib.Object
+	for _, o := range reg.Objects() {
+		if o.Kind == mib.KindColumn && o.OID.HasPrefix(entry.OID) && len(o.OID) == len(entry.OID)+1 && !skip[o.Name] {
+			cols = append(cols, o)
+		}
+	}
+	return cols
+}
+
+// NewDetail returns the factory values of the cabinet's own detail
+// columns for a detail table prefix (nil when it has none, as every table
+// but smacf100Table).
+func NewDetail(reg *mib.Registry, prefix string) (map[uint32]smi.Value, error) {
+	cols := DetailColumns(reg, prefix)
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	out := map[uint32]smi.Value{}
+	defs := detailDefaults()
+	for _, o := range cols {
+		suffix := o.Name[len(prefix):]
+		def, ok := defs[suffix]
+		if !ok {
+			return nil, fmt.Errorf("device: no default for column %s", o.Name)
+		}
+		v, err := parseDefault(o, def)
+		if err != nil {
+			return nil, err
+		}
+		out[o.OID[len(o.OID)-1]] = v
+	}
+	return out, nil
+}
+
+func parseDefault(o *mib.Object, def string) (smi.Value, error) {
+	for _, e := range o.Syntax.Enums {
+		if e.Label == def {
+			return smi.Integer(e.Value), nil
+		}
+	}
+	var n int32
+	if _, err := fmt.Sscan(def, &n); err != nil || len(o.Syntax.Enums) > 0 {
+		return smi.Value{}, fmt.Errorf("device: default %q does not fit %s", def, o.Name)
+	}
+	return smi.Integer(n), nil
 }
 
 // Cabinet report tags.
@@ -245,6 +348,9 @@ const (
 	TagPS2         = 3 // integer: cpsMc1800PSPower2 yes(1)/no(2)
 	TagSlotPower   = 4 // octets: one per slot, on(1)/off(2)
 	TagGroupCtrl   = 5 // octets: the stack-wide cpsGroupCtrl
+	// TagDetail + n: integer, column n of the cabinet's detail table
+	// (the columns of Cabinet.Detail; n < 128).
+	TagDetail = 0x80
 )
 
 // SlotPower returns the power of slot s: on(1) or off(2).
@@ -298,7 +404,19 @@ func (c *Cabinet) Report() Report {
 		{Tag: TagDescription, Value: smi.String(c.Description)},
 		{Tag: TagPS1, Value: smi.Integer(pick(c.PS1, mib.On, mib.Off))},
 		{Tag: TagPS2, Value: smi.Integer(pick(c.PS2, mib.Yes, mib.No))},
-		{Tag: TagSlotPower, Value: smi.OctetString(power)},
+	}
+	if !c.Ethernet {
+		r.Items = append(r.Items, Item{Tag: TagSlotPower, Value: smi.OctetString(power)})
+	}
+	cols := make([]uint32, 0, len(c.Detail))
+	for n := range c.Detail {
+		if n < 0x80 {
+			cols = append(cols, n)
+		}
+	}
+	sort.Slice(cols, func(i, j int) bool { return cols[i] < cols[j] })
+	for _, n := range cols {
+		r.Items = append(r.Items, Item{Tag: TagDetail + uint8(n), Value: c.Detail[n]})
 	}
 	return r
 }

@@ -214,3 +214,89 @@ func TestBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestExpansionModule: a cpsmm200 holds its table's three columns
+// (SerialNumber, ICIF, MRevision), ICIF no until the chassis says.
+func TestExpansionModule(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	d, err := New(reg, Spec{At: ident.At(2, 3), Type: Expansion, Serial: 300003})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range Columns(reg, Expansion) {
+		names = append(names, o.Name)
+	}
+	if got := strings.Join(names, " "); got != "cpsmm200SerialNumber cpsmm200ICIF cpsmm200MRevision" {
+		t.Fatalf("columns %s", got)
+	}
+	if len(d.Cols) != 3 || d.Cols[3].Int != 300003 || d.Cols[4].Int != mib.No || d.Cols[5].Int != 1 || d.ICIF(reg) {
+		t.Fatalf("a new cpsmm200: %v", d.Cols)
+	}
+	d.SetICIF(reg, true)
+	if d.Cols[4].Int != mib.Yes || !d.ICIF(reg) {
+		t.Fatalf("ICIF %v after SetICIF(true)", d.Cols[4])
+	}
+	if err := d.Set(reg, 4, smi.Integer(mib.No)); err == nil {
+		t.Error("a Set of the read-only cpsmm200ICIF was taken")
+	}
+	agg, _ := New(reg, Spec{At: ident.At(2, 4), Type: Aggregation})
+	agg.SetICIF(reg, true) // no such column: nothing
+	if len(agg.Cols) != 0 || agg.ICIF(reg) {
+		t.Errorf("an aggregation converter has columns %v", agg.Cols)
+	}
+}
+
+// TestCabinetDetail: an SMACF100 unit keeps smacf100Table's settings and
+// reports them (tag TagDetail + column) without slot power; a cabinet
+// whose detail table has no settings of its own keeps none.
+func TestCabinetDetail(t *testing.T) {
+	reg := mib.DefaultRegistry()
+	want := map[uint32]int32{4: 1, 5: 2, 6: 2, 7: 1, 8: 4, 9: 1, 10: 4, 11: mib.No, 12: 300}
+	det, err := NewDetail(reg, "smacf100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(det) != len(want) {
+		t.Fatalf("smacf100 detail %v", det)
+	}
+	for col, v := range want {
+		o, _ := reg.ByOID(reg.MustLookup("smacf100Entry").OID.Append(col))
+		if det[col].Int != v {
+			t.Errorf("%s = %v, want %d", o.Name, det[col], v)
+		}
+		if st, why := mib.CheckValue(o, det[col]); st != smi.NoError {
+			t.Errorf("%s: %s %s", o.Name, st, why)
+		}
+	}
+	for _, prefix := range []string{"cpsMc1800", "cpsMc1300", "cpsMc0200", "cpsMc0800", "cpsMc1900", ""} {
+		if d, err := NewDetail(reg, prefix); err != nil || d != nil {
+			t.Errorf("%q: detail %v, %v", prefix, d, err)
+		}
+	}
+	c := &Cabinet{Bia: 7, Model: "smacf100", Description: "colony", PS1: true, PS2: true, Slots: 5, Ethernet: true, Detail: det}
+	r := c.Report()
+	tags := map[uint8]smi.Value{}
+	for _, it := range r.Items {
+		tags[it.Tag] = it.Value
+	}
+	if _, ok := tags[TagSlotPower]; ok {
+		t.Error("an SMACF100 unit reports slot power")
+	}
+	for col, v := range want {
+		if tags[TagDetail+uint8(col)].Int != v {
+			t.Errorf("tag %d = %v, want %d", TagDetail+col, tags[TagDetail+uint8(col)], v)
+		}
+	}
+	b, err := MarshalReport(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := UnmarshalReports(b); err != nil || len(back) != 1 || len(back[0].Items) != len(r.Items) {
+		t.Fatalf("round trip: %v %v", back, err)
+	}
+	c.Ethernet, c.Detail = false, nil
+	if r := c.Report(); len(r.Items) != 4 || r.Items[3].Tag != TagSlotPower {
+		t.Errorf("a backplane cabinet's report %v", r.Items)
+	}
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/configmsg"
-	"github.com/cpsmm/cpsmm/stack/device"
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member/configrpc"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
@@ -59,7 +58,13 @@ type Config struct {
 	// AckTimeout bounds the wait for a distributed Set's Ack (default
 	// configrpc.DefaultTimeout).
 	AckTimeout time.Duration
-	Log        logrus.FieldLogger
+	// Names: every module's name, by MAC (for the role-change
+	// notification).
+	Names map[ident.MAC]string
+	// RoleChanged, if set, is told every change of the module's role, on
+	// the loop: it must not wait.
+	RoleChanged func(primary bool)
+	Log         logrus.FieldLogger
 }
 
 // Command is a fault injected into the member's module.
@@ -101,6 +106,12 @@ type Member struct {
 	shown map[ident.MAC]module.PeerView // peers' rows as last written
 	seen  [64]uint32                    // IDs of the Sets last applied (both paths deliver each)
 	nseen int
+	memo  reportMemo
+	// lastPrimary is the last peer heard as Primary; wasPrimary the role
+	// last shown (for the role-change notification).
+	lastPrimary ident.MAC
+	wasPrimary  bool
+	gone        string // what became of lastPrimary, if it is no longer Primary
 
 	inbox    chan delivery
 	controls chan control
@@ -300,7 +311,7 @@ func (m *Member) receive(now time.Time, d delivery) {
 		}
 		m.rpc.Ack(now, ident.MAC(f.From), a)
 	case backplane.TypeDeviceReport:
-		rs, err := device.UnmarshalReports(f.Payload)
+		rs, err := m.memo.decode(f.From, d.path, f.Payload)
 		if err != nil {
 			m.log.WithError(err).WithField("reason", "malformed").Warn("device report dropped")
 			return
@@ -357,6 +368,7 @@ func (m *Member) flush() {
 		m.log.WithFields(f).Info("negotiation event")
 	}
 	m.mod.ApplyRole(rd.Role == negotiation.Primary, rd.CanPrimary)
+	m.roleChange(rd)
 	// The module answers IsPrimary yes only under a lease that runs out a
 	// holdtime after its last advert: the moment its peers may declare it
 	// dead and elect another. A module paused past that answers no, even
@@ -379,6 +391,63 @@ func (m *Member) flush() {
 		if old, ok := m.shown[mac]; !ok || old != v {
 			m.shown[mac] = v
 			m.mod.ApplyPeer(v)
+		}
+	}
+}
+
+// roleChange raises cpsEmuRoleChange when the module has just become
+// Primary, naming the Primary it last heard before (its own name after a
+// forced step-down and back is not "previous": a peer's only), and notes
+// the Primary peers it hears. Loop only.
+func (m *Member) roleChange(rd negotiation.Ready) {
+	name := func(mac ident.MAC) string {
+		if n := m.cfg.Names[mac]; n != "" {
+			return n
+		}
+		return mac.String()
+	}
+	for _, e := range rd.Events {
+		if e.Kind == negotiation.PeerDead && !m.lastPrimary.IsZero() && e.Peer == m.lastPrimary {
+			m.gone = name(m.lastPrimary) + " " + e.Reason
+		}
+	}
+	primary := rd.Role == negotiation.Primary
+	if primary && !m.wasPrimary {
+		reason := ""
+		for _, e := range rd.Events {
+			if e.Kind == negotiation.RoleChanged && e.Role == negotiation.Primary {
+				reason = e.Reason
+			}
+		}
+		if reason == "" {
+			_, reason = m.node.LastFailover()
+		}
+		prev := ""
+		if !m.lastPrimary.IsZero() {
+			prev = name(m.lastPrimary)
+			if m.gone != "" {
+				reason = m.gone + "; " + reason
+			}
+		}
+		vbs := m.mod.BecamePrimary(prev, reason)
+		m.log.WithFields(logrus.Fields{"previous": prev, "reason": reason}).Info("became Primary: role-change notification")
+		if m.cfg.Devices.Notify != nil {
+			m.cfg.Devices.Notify(vbs)
+		}
+	}
+	if primary != m.wasPrimary && m.cfg.RoleChanged != nil {
+		m.cfg.RoleChanged(primary)
+	}
+	m.wasPrimary = primary
+	for _, p := range m.node.Peers() {
+		switch {
+		case p.Alive && p.Advert.Role == negotiation.Primary:
+			m.lastPrimary, m.gone = p.ID, ""
+		case p.ID == m.lastPrimary && p.Alive && m.gone == "":
+			m.gone = name(p.ID) + " stepped down"
+			if p.Advert.Resigning {
+				m.gone = name(p.ID) + " resigned (graceful stop)"
+			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
 	"github.com/cpsmm/cpsmm/stack/transport"
 )
@@ -29,6 +30,10 @@ type stackRig struct {
 	cancel  []context.CancelFunc
 	done    []chan struct{}
 	tx      atomic.Uint64
+	// notes[i] receives module i's notifications, roles[i] its role
+	// changes (RoleChanged).
+	notes []chan []smi.VarBind
+	roles []chan bool
 }
 
 func macN(i int) ident.MAC { return ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(i + 1)} }
@@ -40,9 +45,11 @@ func newStackRig(t *testing.T, n int) *stackRig {
 	t.Cleanup(stop)
 	r := &stackRig{t: t, net: newMemNet()}
 	dir := map[ident.MAC]ident.Slot{}
+	names := map[ident.MAC]string{}
 	for i := 0; i < n; i++ {
 		r.macs = append(r.macs, macN(i))
 		dir[macN(i)] = ident.At(1, int32(i+1))
+		names[macN(i)] = fmt.Sprintf("m%d", i+1)
 	}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
@@ -65,10 +72,24 @@ func newStackRig(t *testing.T, n int) *stackRig {
 				}
 			}
 		}
+		notes, roles := make(chan []smi.VarBind, 64), make(chan bool, 64)
+		r.notes, r.roles = append(r.notes, notes), append(r.roles, roles)
 		m, err := New(Config{
 			Negotiation: negotiation.Config{Hello: 250 * time.Millisecond, Holdtime: 750 * time.Millisecond},
 			Transport:   transport.Config{ID: backplane.ID(macN(i)), Key: []byte("unused")},
-			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet,
+			Dial:        r.net.dial, Module: mod, Directory: dir, Log: quiet, Names: names,
+			Devices: devcache.Config{Notify: func(vbs []smi.VarBind) {
+				select {
+				case notes <- vbs:
+				default:
+				}
+			}},
+			RoleChanged: func(p bool) {
+				select {
+				case roles <- p:
+				default:
+				}
+			},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -241,16 +262,93 @@ func TestStackElectsAndFailsOver(t *testing.T) {
 func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	r := newStackRig(t, 2)
 	p := r.waitOnePrimary(10 * time.Second)
-	start := time.Now()
 	r.cancel[p]()
 	<-r.done[p]
 	q := r.waitOnePrimary(10*time.Second, p)
-	took := time.Since(start)
-	t.Logf("graceful handover from %d to %d in %s", p, q, took)
-	// At once: the resignation is heard, no holdtime (750 ms) waited out.
-	if limit := 375 * time.Millisecond; took > limit {
-		t.Errorf("graceful handover took %s, more than half a holdtime (%s)", took, limit)
+	// At once: the new Primary took the role on hearing the resignation,
+	// not after waiting out the holdtime (750 ms) since it last heard the
+	// old one. Both instants come from the new Primary's own clock, so a
+	// loaded machine that delays the test itself does not change them.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := r.members[q].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var heard time.Time
+	for _, ps := range st.Peers {
+		for _, h := range []time.Time{ps.Backplane.LastHeard, ps.Ethernet.LastHeard} {
+			if h.After(heard) {
+				heard = h
+			}
+		}
+	}
+	if heard.IsZero() || st.Role != "primary" {
+		t.Fatalf("module %d: role %s, last heard its peer at %v", q, st.Role, heard)
+	}
+	took := st.LastChange.Sub(heard)
+	t.Logf("graceful handover from %d to %d: Primary %s after the last advert heard (%s)", p, q, took, st.LastReason)
+	if holdtime := 750 * time.Millisecond; took >= holdtime {
+		t.Errorf("the new Primary took the role %s after it last heard the old one: it waited out the holdtime (%s) instead of hearing the resignation", took, holdtime)
+	}
+}
+
+// roleChange waits for module i's next cpsEmuRoleChange and returns its
+// previous Primary and reason.
+func (r *stackRig) roleChange(i int) (prev, reason string) {
+	r.t.Helper()
+	oid := r.mods[i].Objects().RoleChange.OID().String()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case vbs := <-r.notes[i]:
+			if len(vbs) != 4 || vbs[0].Value.OID.String() != oid {
+				continue
+			}
+			if name := string(vbs[1].Value.Bytes); name != fmt.Sprintf("m%d", i+1) {
+				r.t.Fatalf("role change from m%d names %q", i+1, name)
+			}
+			return string(vbs[2].Value.Bytes), string(vbs[3].Value.Bytes)
+		case <-deadline:
+			r.t.Fatalf("no role change notification from m%d", i+1)
+			return "", ""
+		}
+	}
+}
+
+// TestRoleChangeNotification: a module that becomes Primary raises
+// cpsEmuRoleChange (at start-up naming none, after a failover naming the
+// old Primary) with the negotiation's reason, shows both in its MIB, and
+// tells RoleChanged.
+func TestRoleChangeNotification(t *testing.T) {
+	r := newStackRig(t, 3)
+	p := r.waitOnePrimary(10 * time.Second)
+	if prev, reason := r.roleChange(p); prev != "" || reason == "" {
+		t.Fatalf("start-up role change: previous %q, reason %q", prev, reason)
+	}
+	select {
+	case up := <-r.roles[p]:
+		if !up {
+			t.Fatal("RoleChanged(false) first")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("RoleChanged not called")
+	}
+	r.cancel[p]()
+	<-r.done[p]
+	q := r.waitOnePrimary(10*time.Second, p)
+	prev, reason := r.roleChange(q)
+	if prev != fmt.Sprintf("m%d", p+1) || !strings.HasPrefix(reason, fmt.Sprintf("m%d resigned (graceful stop); ", p+1)) {
+		t.Fatalf("failover role change: previous %q, reason %q", prev, reason)
+	}
+	o := r.mods[q].Objects()
+	if v, _ := r.mods[q].Store().Read(o.EmuPrevPrimary.Handle, 0); string(v.Bytes) != prev {
+		t.Errorf("cpsEmuPreviousPrimary %q, want %q", v.Bytes, prev)
+	}
+	if v, _ := r.mods[q].Store().Read(o.EmuReason.Handle, 0); string(v.Bytes) != reason {
+		t.Errorf("cpsEmuRoleChangeReason %q, want %q", v.Bytes, reason)
+	}
+	t.Logf("m%d after m%d: %s", q+1, p+1, reason)
 }
 
 // wantOf reads module j's WantPrimary in module i's MIB.
@@ -323,48 +421,83 @@ func TestWantPrimaryThroughThePrimary(t *testing.T) {
 }
 
 // A pending Set never holds the loop: while the Primary waits for a
-// silent target's Ack, its adverts go on and reads are answered.
+// silent target's Ack, its adverts go on and reads are answered. The proof
+// is structural, not a wall-clock bound (that figure is the PendingSet
+// benchmark's): the loop answers a Status that counts the Set in flight,
+// which it could not do if the pending Set held it.
 func TestPendingSetHoldsNothing(t *testing.T) {
 	r := newStackRig(t, 3)
 	p := r.waitOnePrimary(10 * time.Second)
 	a := (p + 1) % 3
-	// Module a stops hearing anything (a hang) but the Primary still
-	// believes it alive for a holdtime.
-	r.net.cut(r.macs[a], true)
-	r.members[a].tr.SetLink(false)
-	done := make(chan *smi.SetError, 1)
-	go func() { done <- r.set(p, r.vb(p, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(a+1))) }()
-	var worst time.Duration
-	for {
-		select {
-		case err := <-done:
-			if err == nil || (err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue) {
-				t.Fatalf("Set to a silent module: %v", err)
+	for attempt := 1; ; attempt++ {
+		// The Primary believes module a alive (a hang it has not yet
+		// noticed) while a hears nothing and acknowledges nothing.
+		r.waitPeerAlive(p, a)
+		r.net.cut(r.macs[a], true)
+		r.members[a].tr.SetLink(false)
+		done := make(chan *smi.SetError, 1)
+		go func() { done <- r.set(p, r.vb(p, "cpsmm100WantPrimary", smi.Integer(2), 1, uint32(a+1))) }()
+		var worst time.Duration
+		inFlight := 0 // Status answers that counted the pending Set
+		var err *smi.SetError
+		for err == nil {
+			select {
+			case err = <-done:
+				continue
+			default:
 			}
+			start := time.Now()
+			r.mods[p].Store().Value("cpsIsPrimary", 0)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, serr := r.members[p].Status(ctx)
+			st, serr := r.members[p].Status(ctx)
 			cancel()
 			if serr != nil {
 				t.Fatal(serr)
 			}
-			t.Logf("Set answered %v; worst read %s", err, worst)
-			if worst > 50*time.Millisecond {
-				t.Errorf("a read waited %s while the Set was pending", worst)
+			if st.SetsInFlight > 0 {
+				inFlight++
 			}
+			worst = max(worst, time.Since(start))
+			time.Sleep(time.Millisecond)
+		}
+		if err.Status != smi.CommitFailed && err.Status != smi.InconsistentValue {
+			t.Fatalf("Set to a silent module: %v", err)
+		}
+		t.Logf("attempt %d: Set answered %v; %d answers of the loop while it was pending, worst read %s", attempt, err, inFlight, worst)
+		if inFlight > 0 {
 			return
-		default:
 		}
-		start := time.Now()
-		r.mods[p].Store().Value("cpsIsPrimary", 0)
+		// A loaded machine may not have run this goroutine during the
+		// 30 ms the Set was pending (or the Primary had already taken a
+		// for dead): again, with a heard again first.
+		if attempt == 5 {
+			t.Fatal("in five Sets pending on a silent module, the Primary's loop never answered while one was pending")
+		}
+		r.net.cut(r.macs[a], false)
+		r.members[a].tr.SetLink(true)
+	}
+}
+
+// waitPeerAlive waits until module i hears module j.
+func (r *stackRig) waitPeerAlive(i, j int) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if _, err := r.members[p].Status(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st, err := r.members[i].Status(ctx)
 		cancel()
-		if d := time.Since(start); d > worst {
-			worst = d
+		if err != nil {
+			r.t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond)
+		for _, ps := range st.Peers {
+			if ps.MAC == r.macs[j].String() && ps.Alive {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("module %d does not hear module %d:\n%s", i, j, r.dump())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

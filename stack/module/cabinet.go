@@ -1,6 +1,8 @@
 package module
 
 import (
+	"strings"
+
 	"github.com/cpsmm/cpsmm/mib/catalog"
 )
 
@@ -18,3 +20,14 @@ func CabinetModels() map[string]CabinetModel {
 }
 
 func cabinetModelNames() []string { return catalog.Default().CabinetNames() }
+
+// DetailDescription is the Description column of a cabinet's detail table:
+// in cpsMc1800Table and cpsMc1300Table the cabinet's description of itself
+// (its model), in the other detail tables a copy of cpsCabinetDescription
+// (the reference's fact for cpsMc0200, cpsMc0800, cpsMc1900 and smacf100).
+func DetailDescription(m CabinetModel, cabinetDescription string) string {
+	if m.Detail == "cpsMc1800" || m.Detail == "cpsMc1300" {
+		return strings.ToUpper(m.Name) + " Point System chassis"
+	}
+	return cabinetDescription
+}

@@ -149,8 +149,10 @@ func (c Config) Validate() error {
 	if _, err := net.ParseMAC(c.MAC); err != nil || len(mustMAC(c.MAC)) != 6 {
 		return fieldErr("mac", "%q is not a 6-octet MAC address", c.MAC)
 	}
-	if _, ok := CabinetModels()[c.CabinetModel]; !ok {
+	if m, ok := CabinetModels()[c.CabinetModel]; !ok {
 		return fieldErr("cabinet_model", "unknown cabinet model %q (known: %s)", c.CabinetModel, strings.Join(cabinetModelNames(), ", "))
+	} else if m.Ethernet {
+		return fieldErr("cabinet_model", "a Base Management Module does not sit in a %s (reached over Ethernet)", c.CabinetModel)
 	}
 	for _, f := range []struct{ name, v string }{
 		{"ip", c.IPAddress}, {"mask", c.SubnetMask}, {"gateway", c.Gateway},

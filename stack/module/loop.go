@@ -176,10 +176,12 @@ func (m *Module) Serve(r *SetRequest) {
 		delete(m.pending, r.Tx)
 		m.store.CleanupSet(r.Tx)
 		r.answer(nil)
+		m.NoteSettingsChanged() // every Set ends here, committed or undone
 	case PhaseAbort:
 		clear(m.pending)
 		m.store.AbortAll()
 		r.answer(nil)
+		m.NoteSettingsChanged()
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +36,9 @@ type Module struct {
 	saves    atomic.Uint32
 	sessions atomic.Pointer[func() uint64]
 	solicits atomic.Pointer[func() uint64]
+	notes    atomic.Pointer[func() NotifyStatus]
 	resets   chan struct{}
+	settings chan struct{} // a Set ended: settings may have changed
 
 	// In a stack the IsPrimary cells are live: yes only while the loop's
 	// lease holds, so that a module resumed after a pause (SIGSTOP) never
@@ -56,6 +57,8 @@ type Module struct {
 	link     bool       // Ethernet link (the link-down fault)
 	dirty    bool       // the device cache is stale (cpsmm100CacheClean)
 	undoSave *snapshot  // the saved file before the last SaveConfig, for UndoSet
+	prevPrim string     // cpsEmuPreviousPrimary
+	reason   string     // cpsEmuRoleChangeReason
 	pending  map[uint64]*pendingCommit
 }
 
@@ -98,12 +101,14 @@ func New(o Options) (*Module, error) {
 		log:   o.Log.WithFields(logrus.Fields{"module": o.Config.Name, "bia": o.Config.Bia, "slot": o.Config.Slot}),
 		store: mib.NewStore(o.Registry), obj: objs, cat: cat, stateDir: o.StateDir, version: o.Version,
 		base: o.Config, inStack: o.Stack, own: []uint32{uint32(o.Config.Bia), uint32(o.Config.Slot)}, link: true,
-		resets: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
+		resets: make(chan struct{}, 1), settings: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
 		pending: map[uint64]*pendingCommit{},
 	}
 	zero := func() uint64 { return 0 }
 	m.sessions.Store(&zero)
 	m.solicits.Store(&zero)
+	own := m.ownNotifyStatus
+	m.notes.Store(&own)
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -129,6 +134,139 @@ func (m *Module) SetSessionCounter(fn func() uint64) { m.sessions.Store(&fn) }
 
 // SetSolicitationCounter makes cpsEmuSolicitations report fn().
 func (m *Module) SetSolicitationCounter(fn func() uint64) { m.solicits.Store(&fn) }
+
+// SettingsChanged receives after a Set of the module ended (committed or
+// not) or the module was reset: its settings (the trap managers and
+// interval among them) may have changed. One receiver.
+func (m *Module) SettingsChanged() <-chan struct{} { return m.settings }
+
+// NoteSettingsChanged wakes the SettingsChanged receiver; it never waits.
+// Whatever changes the module's own settings outside an SNMP Set of it
+// calls it.
+func (m *Module) NoteSettingsChanged() {
+	select {
+	case m.settings <- struct{}{}:
+	default:
+	}
+}
+
+// ManagerRow is one row of cpsEmuTrapMgrTable.
+type ManagerRow struct {
+	Addr    netip.Addr
+	State   int32  // cpsEmuTrapMgrState
+	LastAck uint32 // the module's uptime at the last acknowledgement (centiseconds), 0: never
+	Misses  uint32
+	Sent    uint32
+	Acked   uint32
+	Queued  uint32
+	Dropped uint32
+}
+
+// NotifyStatus is what the module's notifier shows in the MIB:
+// cpsEmuHeartbeats, cpsEmuNotifyQueued, cpsEmuNotifyDropped and the
+// cpsEmuTrapMgrTable.
+type NotifyStatus struct {
+	Heartbeats, Queued, Dropped uint32
+	Managers                    [4]ManagerRow
+}
+
+// SetNotifyStatus makes the notifier's objects report fn(), which is
+// called on the reader's goroutine (it must be cheap and safe for
+// concurrent use).
+func (m *Module) SetNotifyStatus(fn func() NotifyStatus) { m.notes.Store(&fn) }
+
+// ownNotifyStatus is what the notifier's objects show with no notifier:
+// the trap managers of the module's row, keepalive off.
+func (m *Module) ownNotifyStatus() NotifyStatus {
+	var st NotifyStatus
+	for i, a := range m.TrapManagers() {
+		st.Managers[i] = ManagerRow{Addr: a, State: mib.TrapMgrUnconfigured}
+		if a.IsValid() && !a.IsUnspecified() {
+			st.Managers[i].State = mib.TrapMgrKeepaliveOff
+		}
+	}
+	return st
+}
+
+// TrapManagers reads the module's own cpsmm100SNMPTrapMgr…Mgr4 (any
+// goroutine).
+func (m *Module) TrapManagers() [4]netip.Addr {
+	var out [4]netip.Addr
+	for i, h := range []mib.IP{m.obj.MM.TrapMgr, m.obj.MM.TrapMgr2, m.obj.MM.TrapMgr3, m.obj.MM.TrapMgr4} {
+		if v, ok := m.store.Read(h.Handle, m.own...); ok {
+			out[i] = v.Addr()
+		}
+	}
+	return out
+}
+
+// TrapInterval reads the module's own cpsmm100SNMPTrapInterval in seconds
+// (any goroutine).
+func (m *Module) TrapInterval() int32 {
+	v, _ := m.store.Read(m.obj.MM.TrapInterval.Handle, m.own...)
+	return v.Int
+}
+
+// Uptime is the module's cpsmm100SysUpTime, in centiseconds (any
+// goroutine).
+func (m *Module) Uptime() uint32 {
+	return uint32(time.Since(time.Unix(0, m.booted.Load())) / (10 * time.Millisecond))
+}
+
+// populateNotify writes the notifier's objects as live cells.
+func (m *Module) populateNotify() {
+	s, o, notes := m.store, m.obj, &m.notes
+	get := func() NotifyStatus { return (*notes.Load())() }
+	s.WriteFunc(o.EmuHeartbeats.Handle, func() smi.Value { return smi.Counter32(get().Heartbeats) }, 0)
+	s.WriteFunc(o.EmuQueued.Handle, func() smi.Value { return smi.Gauge32(get().Queued) }, 0)
+	s.WriteFunc(o.EmuDropped.Handle, func() smi.Value { return smi.Counter32(get().Dropped) }, 0)
+	t := o.TrapMgr
+	for i := range 4 {
+		row := func() ManagerRow { return get().Managers[i] }
+		idx := uint32(i + 1)
+		s.WriteFunc(t.Address.Handle, func() smi.Value { return t.Address.Of(row().Addr).Value() }, idx)
+		s.WriteFunc(t.State.Handle, func() smi.Value { return smi.Integer(row().State) }, idx)
+		s.WriteFunc(t.LastAck.Handle, func() smi.Value { return smi.TimeTicks(row().LastAck) }, idx)
+		s.WriteFunc(t.Misses.Handle, func() smi.Value { return smi.Gauge32(row().Misses) }, idx)
+		s.WriteFunc(t.Sent.Handle, func() smi.Value { return smi.Counter32(row().Sent) }, idx)
+		s.WriteFunc(t.Acked.Handle, func() smi.Value { return smi.Counter32(row().Acked) }, idx)
+		s.WriteFunc(t.Queued.Handle, func() smi.Value { return smi.Gauge32(row().Queued) }, idx)
+		s.WriteFunc(t.Dropped.Handle, func() smi.Value { return smi.Counter32(row().Dropped) }, idx)
+	}
+}
+
+// snmpTrapOID is snmpTrapOID.0 (RFC 3418), a notification's first varbind.
+func snmpTrapOID() smi.OID { return smi.OID{1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0} }
+
+// BecamePrimary records that the module became Primary after prev (a
+// module's name; empty: none heard) for reason, in cpsEmuPreviousPrimary
+// and cpsEmuRoleChangeReason, and returns the cpsEmuRoleChange
+// notification (snmpTrapOID.0 first). Loop only.
+func (m *Module) BecamePrimary(prev, reason string) []smi.VarBind {
+	o := m.obj
+	m.prevPrim, m.reason = prev, reason
+	name, _ := m.store.Read(o.EmuName.Handle, 0)
+	pc, rc := o.EmuPrevPrimary.Of(prev), o.EmuReason.Of(reason)
+	m.store.Write([]uint32{0}, pc, rc)
+	return []smi.VarBind{
+		{Name: snmpTrapOID(), Value: smi.ObjectID(o.RoleChange.OID())},
+		{Name: o.EmuName.OID(0), Value: name},
+		o.EmuPrevPrimary.VarBind(pc, 0),
+		o.EmuReason.VarBind(rc, 0),
+	}
+}
+
+// Heartbeat returns the cpsEmuHeartbeat notification of heartbeat n
+// (snmpTrapOID.0 first). Any goroutine.
+func (m *Module) Heartbeat(n uint32) []smi.VarBind {
+	o := m.obj
+	name, _ := m.store.Read(o.EmuName.Handle, 0)
+	return []smi.VarBind{
+		{Name: snmpTrapOID(), Value: smi.ObjectID(o.Heartbeat.OID())},
+		{Name: o.EmuName.OID(0), Value: name},
+		o.EmuHeartbeats.VarBind(o.EmuHeartbeats.Of(n), 0),
+	}
+}
 
 // reset restarts the module's state from the saved configuration (or the
 // start configuration when nothing was saved), as cpsmm100Reset does. In a
@@ -222,6 +360,8 @@ func (m *Module) populate(cfg Config) {
 	s.WriteFunc(o.EmuSessions.Handle, func() smi.Value { return smi.Counter32(uint32((*sessions.Load())())) }, 0)
 	s.WriteFunc(o.EmuSaves.Handle, func() smi.Value { return smi.Counter32(saves.Load()) }, 0)
 	s.WriteFunc(o.EmuSolicitations.Handle, func() smi.Value { return smi.Counter32(uint32((*solicits.Load())())) }, 0)
+	s.Write([]uint32{0}, o.EmuPrevPrimary.Of(m.prevPrim), o.EmuReason.Of(m.reason))
+	m.populateNotify()
 	if !m.inStack {
 		m.populateCabinet(cfg)
 	} else {
@@ -252,9 +392,11 @@ func (m *Module) populateCabinet(cfg Config) {
 	b := []uint32{uint32(cfg.Bia)}
 	s.Write(b, o.Cabinet.Bia.Of(cfg.Bia), o.Cabinet.Model.Of(model.OID),
 		o.Cabinet.Description.Of(cfg.CabinetDescription), o.Cabinet.Sequence.Of(1))
-	if d := o.DetailOf(model.Detail); d != nil {
-		s.Write(b, d.Bia.Of(cfg.Bia), d.Description.Of(strings.ToUpper(model.Name)+" Point System chassis"),
-			d.PSPower1.Of(mib.On), d.PSInUse1.Of(mib.Yes), d.PSPower2.Of(mib.Yes), d.PSInUse2.Of(mib.Yes), d.MRevision.Of(1))
+	if d, pw := o.DetailOf(model.Detail); d != nil {
+		s.Write(b, d.Bia.Of(cfg.Bia), d.Description.Of(DetailDescription(model, cfg.CabinetDescription)), d.MRevision.Of(1))
+		if pw != nil {
+			s.Write(b, pw.PSPower1.Of(mib.On), pw.PSInUse1.Of(mib.Yes), pw.PSPower2.Of(mib.Yes), pw.PSInUse2.Of(mib.Yes))
+		}
 	}
 	s.Write([]uint32{0}, o.GroupCtrl.Of(cfg.GroupCtrl))
 }

@@ -146,3 +146,59 @@ func TestObjectsResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCabinetDetailOfEveryModel: a lone module shows its cabinet's detail
+// row whatever the model; where the Description is a copy of
+// cpsCabinetDescription, a Set of the latter carries over. An SMACF100
+// unit is no cabinet for a Base Management Module, and smacf100Table
+// refuses Sets.
+func TestCabinetDetailOfEveryModel(t *testing.T) {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	for _, tc := range []struct{ model, detail, desc string }{
+		{"cpsmc0200", "cpsMc0200", "lab"}, {"cpsmc0800", "cpsMc0800", "lab"}, {"cpsmc1900", "cpsMc1900", "lab"},
+		{"cpsmc1300", "cpsMc1300", "CPSMC1300 Point System chassis"}, {"cpsmc1800", "cpsMc1800", "CPSMC1800 Point System chassis"},
+	} {
+		cfg := Default()
+		cfg.CabinetModel, cfg.CabinetDescription = tc.model, "lab"
+		m, err := New(Options{Config: cfg, Log: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := m.Store()
+		if v, ok := s.Value(tc.detail+"Description", 1); !ok || string(v.Bytes) != tc.desc {
+			t.Errorf("%s: %sDescription %v %v, want %q", tc.model, tc.detail, v, ok, tc.desc)
+		}
+		if v, ok := s.Value(tc.detail+"MRevision", 1); !ok || v.Int != 1 {
+			t.Errorf("%s: %sMRevision %v %v", tc.model, tc.detail, v, ok)
+		}
+		if err := s.Set([]smi.VarBind{vb(m, "cpsCabinetDescription", smi.String("moved"), 1)}); err != nil {
+			t.Fatalf("%s: %v", tc.model, err)
+		}
+		want := tc.desc
+		if want == "lab" {
+			want = "moved"
+		}
+		if v, _ := s.Value(tc.detail+"Description", 1); string(v.Bytes) != want {
+			t.Errorf("%s: %sDescription %q after the Set, want %q", tc.model, tc.detail, v.Bytes, want)
+		}
+		if tc.model == "cpsmc0200" {
+			// A row of smacf100Table (a Primary's, written as its device
+			// cache would): its settings are shown, not set.
+			sm := m.Objects().Smacf100
+			s.Write([]uint32{2}, sm.Bia.Of(2), sm.SpanningTree.Of(1), sm.AgingTimer.Of(300))
+			err := s.Set([]smi.VarBind{vb(m, "smacf100SpanningTree", smi.Integer(2), 2)})
+			if err == nil || err.Status != smi.InconsistentValue {
+				t.Errorf("a Set of smacf100SpanningTree: %v, want inconsistentValue", err)
+			}
+			if v, _ := s.Value("smacf100SpanningTree", 2); v.Int != 1 {
+				t.Errorf("smacf100SpanningTree %v after a refused Set", v)
+			}
+		}
+	}
+	cfg := Default()
+	cfg.CabinetModel = "smacf100"
+	if _, err := New(Options{Config: cfg, Log: l}); err == nil {
+		t.Error("a module in an SMACF100 unit was accepted")
+	}
+}

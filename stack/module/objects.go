@@ -58,8 +58,20 @@ type Objects struct {
 		Description mib.Str   `mib:"Description"`
 		Sequence    mib.Int   `mib:"Sequence"`
 	} `mib:"cpsCabinet"`
-	Mc1800 Detail `mib:"cpsMc1800"`
-	Mc1300 Detail `mib:"cpsMc1300"`
+	Mc1800   PowerDetail `mib:"cpsMc1800"`
+	Mc1300   PowerDetail `mib:"cpsMc1300"`
+	Mc0200   Detail      `mib:"cpsMc0200"`
+	Mc0800   Detail      `mib:"cpsMc0800"`
+	Mc1900   Detail      `mib:"cpsMc1900"`
+	Smacf100 Smacf100    `mib:"smacf100"`
+	Cpsmm200 struct {
+		Entry     mib.Entry `mib:"Entry"`
+		Bia       mib.Int   `mib:"BiaIndex"`
+		Slot      mib.Int   `mib:"SlotIndex"`
+		Serial    mib.Int   `mib:"SerialNumber"`
+		ICIF      mib.Int   `mib:"ICIF"`
+		MRevision mib.Int   `mib:"MRevision"`
+	} `mib:"cpsmm200"`
 
 	GroupCtrl mib.Str `mib:"cpsGroupCtrl"`
 	IsPrimary mib.Int `mib:"cpsIsPrimary"`
@@ -70,18 +82,61 @@ type Objects struct {
 	EmuSessions      mib.Counter `mib:"cpsEmuAgentxSessions"`
 	EmuSaves         mib.Counter `mib:"cpsEmuConfigSaves"`
 	EmuSolicitations mib.Counter `mib:"cpsEmuSolicitations"`
+	EmuPrevPrimary   mib.Str     `mib:"cpsEmuPreviousPrimary"`
+	EmuReason        mib.Str     `mib:"cpsEmuRoleChangeReason"`
+	EmuHeartbeats    mib.Counter `mib:"cpsEmuHeartbeats"`
+	EmuQueued        mib.Gauge   `mib:"cpsEmuNotifyQueued"`
+	EmuDropped       mib.Counter `mib:"cpsEmuNotifyDropped"`
+	TrapMgr          struct {
+		Address mib.IP      `mib:"Address"`
+		State   mib.Int     `mib:"State"`
+		LastAck mib.Ticks   `mib:"LastAck"`
+		Misses  mib.Gauge   `mib:"Misses"`
+		Sent    mib.Counter `mib:"Sent"`
+		Acked   mib.Counter `mib:"Acked"`
+		Queued  mib.Gauge   `mib:"Queued"`
+		Dropped mib.Counter `mib:"Dropped"`
+	} `mib:"cpsEmuTrapMgr"`
+	Heartbeat  mib.Notification `mib:"cpsEmuHeartbeat"`
+	RoleChange mib.Notification `mib:"cpsEmuRoleChange"`
 }
 
-// Detail is a cabinet model's detail table (cpsMc1800Table, cpsMc1300Table).
+// Detail is the columns every cabinet detail table has (cpsMc0200Table,
+// cpsMc0800Table, cpsMc1900Table; and the first of cpsMc1800Table,
+// cpsMc1300Table and smacf100Table).
 type Detail struct {
 	Entry       mib.Entry `mib:"Entry"`
 	Bia         mib.Int   `mib:"BiaIndex"`
 	Description mib.Str   `mib:"Description"`
-	PSPower1    mib.Int   `mib:"PSPower1"`
-	PSInUse1    mib.Int   `mib:"PSInUse1"`
-	PSPower2    mib.Int   `mib:"PSPower2"`
-	PSInUse2    mib.Int   `mib:"PSInUse2"`
 	MRevision   mib.Int   `mib:"MRevision"`
+}
+
+// Power is the power supply columns of cpsMc1800Table and cpsMc1300Table.
+type Power struct {
+	PSPower1 mib.Int `mib:"PSPower1"`
+	PSInUse1 mib.Int `mib:"PSInUse1"`
+	PSPower2 mib.Int `mib:"PSPower2"`
+	PSInUse2 mib.Int `mib:"PSInUse2"`
+}
+
+// PowerDetail is a detail table with power supplies.
+type PowerDetail struct {
+	Detail `mib:""`
+	Power  `mib:""`
+}
+
+// Smacf100 is smacf100Table: an SMACF100 unit's detail.
+type Smacf100 struct {
+	Detail          `mib:""`
+	SpanningTree    mib.Int `mib:"SpanningTree"`
+	ResetCounters   mib.Int `mib:"ResetCounters"`
+	SelfTest        mib.Int `mib:"SelfTest"`
+	QosEnable       mib.Int `mib:"QosEnable"`
+	QosHPThreshold  mib.Int `mib:"QosHPThreshold"`
+	QosLqWeight     mib.Int `mib:"QosLqWeight"`
+	QosHqWeight     mib.Int `mib:"QosHqWeight"`
+	ModuleInstalled mib.Int `mib:"SNMPModuleInstalled"`
+	AgingTimer      mib.Int `mib:"AgingTimer"`
 }
 
 // ResolveObjects resolves the module's objects from reg.
@@ -94,13 +149,22 @@ func ResolveObjects(reg *mib.Registry) (*Objects, error) {
 }
 
 // DetailOf returns the detail table of a cabinet model's prefix
-// ("cpsMc1800", "cpsMc1300"), or nil for a model without one.
-func (o *Objects) DetailOf(prefix string) *Detail {
+// ("cpsMc1800", "cpsMc0200", "smacf100"…), or nil for a model without
+// one; and its power supply columns, nil for a table without them.
+func (o *Objects) DetailOf(prefix string) (*Detail, *Power) {
 	switch prefix {
 	case "cpsMc1800":
-		return &o.Mc1800
+		return &o.Mc1800.Detail, &o.Mc1800.Power
 	case "cpsMc1300":
-		return &o.Mc1300
+		return &o.Mc1300.Detail, &o.Mc1300.Power
+	case "cpsMc0200":
+		return &o.Mc0200, nil
+	case "cpsMc0800":
+		return &o.Mc0800, nil
+	case "cpsMc1900":
+		return &o.Mc1900, nil
+	case "smacf100":
+		return &o.Smacf100.Detail, nil
 	}
-	return nil
+	return nil, nil
 }

@@ -35,6 +35,11 @@ func (p policy) Check(pr *mib.Proposal) *smi.SetError {
 				continue
 			}
 		}
+		if strings.HasPrefix(c.Object.Name, "smacf100") {
+			// The SMACF100 unit is reached over Ethernet; the emulator shows
+			// its settings but does not carry Sets to it.
+			return refuse(smi.InconsistentValue, c, "the emulator does not configure SMACF100 units")
+		}
 		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
 			// Another module's row shows what was last heard from it; its
 			// configuration is set on that module (WantPrimary also
@@ -122,6 +127,14 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		pr.Put(o.IsPrimary.Name(), smi.Integer(yesNo(can)), 0)
 	}
 
+	if c, ok := pr.Changed(o.Cabinet.Description.Name(), uint32(m.base.Bia)); ok && !m.inStack {
+		// A lone module's cabinet: its detail table's Description, where it
+		// is a copy, follows. (In a stack the chassis's report brings it.)
+		model := CabinetModels()[m.base.CabinetModel]
+		if d, _ := o.DetailOf(model.Detail); d != nil {
+			pr.Put(d.Description.Name(), smi.String(DetailDescription(model, string(c.New.Bytes))), uint32(m.base.Bia))
+		}
+	}
 	if c, ok := pr.Changed(o.MM.SaveConfig.Name(), own...); ok && c.New.Int == mib.SaveConfig {
 		if m.stateDir == "" {
 			return fmt.Errorf("no state directory to save the configuration in")

@@ -326,7 +326,8 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	}
 
 	slots := map[ident.Slot]string{}
-	claimSlot := func(n *yaml.Node, where string, k ident.Slot, what string) {
+	ports := map[ident.Cabinet]int{} // smacf100p ports declared per cabinet
+	claimSlot := func(n *yaml.Node, where string, k ident.Slot, what, kind string) {
 		c, ok := cabs[k.Cabinet]
 		if !ok {
 			p.fail(n, where+".cabinet", "cabinet %d is not declared under cabinets", k.Cabinet)
@@ -334,6 +335,13 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		}
 		if m, ok := p.cat.CabinetModel(c.Model); ok && k.Slot > m.Slots {
 			p.fail(n, where+".slot", "slot %d is beyond the %d slots of a %s", k.Slot, m.Slots, c.Model)
+		} else if ok && m.Ethernet && kind != AggregationType {
+			// An SMACF100 unit's slots are its ports.
+			p.fail(n, where+".cabinet", "cabinet %d is a %s, whose slots are its ports: only %s devices sit in it, not %s", k.Cabinet, c.Model, AggregationType, what)
+			return
+		}
+		if kind == AggregationType {
+			ports[k.Cabinet]++
 		}
 		if other, dup := slots[k]; dup {
 			p.fail(n, where+".slot", "cabinet %d slot %d is already taken by %s", k.Cabinet, k.Slot, other)
@@ -366,7 +374,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		var slotNode *yaml.Node
 		m.Slot, slotNode = p.int32(f, "slot", where, true, 1, 32)
 		if slotNode != nil && m.Cabinet != 0 {
-			claimSlot(slotNode, where, m.At(), owner)
+			claimSlot(slotNode, where, m.At(), owner, "module")
 		}
 		if s, mn := p.str(f, "mac", where, true); mn != nil {
 			mac, err := ident.ParseMAC(s)
@@ -429,7 +437,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			p.fail(typeNode, where+".type", "unknown device type %q (known: %s)", d.Type, strings.Join(p.cat.DeviceTypeNames(), ", "))
 		}
 		if slotNode != nil && d.Cabinet != 0 {
-			claimSlot(slotNode, where, d.At(), fmt.Sprintf("a %s (devices[%d])", d.Type, i))
+			claimSlot(slotNode, where, d.At(), fmt.Sprintf("a %s (devices[%d])", d.Type, i), d.Type)
 		}
 		d.Serial, _ = p.int32(f, "serial", where, false, 0, 2147483647)
 		d.ConnA, d.ConnB = "rj-45", "scmm"
@@ -455,6 +463,12 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			unique(en, where+".ethernet", "UDP address", d.Ethernet.String(), fmt.Sprintf("a %s (%s)", d.Type, where))
 		}
 		st.Devices = append(st.Devices, d)
+	}
+	for i, c := range st.Cabinets {
+		if m, ok := p.cat.CabinetModel(c.Model); ok && m.Ethernet && ports[c.Bia] == 0 {
+			n := p.list(top, "cabinets", true)[i]
+			p.fail(n, fmt.Sprintf("cabinets[%d].model", i), "a %s is reached over Ethernet through its ports: declare at least one %s device in it", c.Model, AggregationType)
+		}
 	}
 	if s, an := p.str(top, "address", "", false); an != nil {
 		ap, err := netip.ParseAddrPort(s)

@@ -37,6 +37,36 @@ func TestExampleLoads(t *testing.T) {
 	}
 }
 
+// TestEveryModelExampleLoads: examples/every-model.yaml names every
+// cabinet model and device type of the catalog.
+func TestEveryModelExampleLoads(t *testing.T) {
+	st, err := Load("../../examples/every-model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, types := map[string]bool{}, map[string]bool{}
+	for _, c := range st.Cabinets {
+		models[c.Model] = true
+	}
+	for _, d := range st.Devices {
+		types[d.Type] = true
+	}
+	cat := catalog.Default()
+	for _, m := range cat.CabinetNames() {
+		if !models[m] {
+			t.Errorf("no %s cabinet", m)
+		}
+	}
+	for _, d := range cat.DeviceTypeNames() {
+		if !types[d] {
+			t.Errorf("no %s device", d)
+		}
+	}
+	if len(st.Modules) != 3 {
+		t.Errorf("%d modules", len(st.Modules))
+	}
+}
+
 const good = `stack: t
 key: "0123456789"
 cabinets:
@@ -100,6 +130,13 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{"address on a module's Ethernet side", good + "address: \"127.0.0.1:17101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
 		{"address's Ethernet side on a module's SNMP address", good + "address: \"127.0.0.1:15101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:16101 is already used by module \"a\""},
 		{"not YAML", "stack: [\n", "s.yaml:"},
+		{"SMACF100 unit without ports", withUnit, "s.yaml:6: field cabinets[1].model: a smacf100 is reached over Ethernet through its ports: declare at least one smacf100p"},
+		{"converter in an SMACF100 unit", withUnit + "devices:\n  - {cabinet: 2, slot: 1, type: cettf100}\n",
+			"s.yaml:16: field devices[0].cabinet: cabinet 2 is a smacf100, whose slots are its ports: only smacf100p devices sit in it, not a cettf100 (devices[0])"},
+		{"module in an SMACF100 unit", withUnit + "  - {name: b, cabinet: 2, slot: 1, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16102}\n",
+			"s.yaml:15: field modules[1].cabinet: cabinet 2 is a smacf100, whose slots are its ports: only smacf100p devices sit in it, not module \"b\""},
+		{"port beyond an SMACF100 unit", withUnit + "devices:\n  - {cabinet: 2, slot: 6, type: smacf100p, ethernet: \"127.0.0.1:18000\"}\n",
+			"s.yaml:16: field devices[0].slot: slot 6 is beyond the 5 slots of a smacf100"},
 	}
 	for _, tc := range tests {
 		_, err := Parse("s.yaml", []byte(tc.text))
@@ -109,6 +146,14 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	}
 	if _, err := Parse("s.yaml", []byte(good)); err != nil {
 		t.Errorf("good file: %v", err)
+	}
+	st, err := Parse("s.yaml", []byte(withUnit+"devices:\n  - {cabinet: 2, slot: 5, type: smacf100p, ethernet: \"127.0.0.1:18000\"}\n"+
+		"  - {cabinet: 1, slot: 2, type: cpsmm200, serial: 9}\n"))
+	if err != nil {
+		t.Fatalf("an SMACF100 unit with a port, and a cpsmm200: %v", err)
+	}
+	if len(st.Devices) != 2 || st.Devices[1].Type != "cpsmm200" || st.Devices[1].Serial != 9 || st.Cabinets[1].Model != "smacf100" {
+		t.Errorf("parsed %+v", st)
 	}
 }
 
@@ -128,6 +173,9 @@ func TestAddress(t *testing.T) {
 		t.Errorf("address %s, its Ethernet side %s", st.Address, st.AddressEthernet())
 	}
 }
+
+// withUnit is good with a second cabinet, an SMACF100 unit.
+var withUnit = strings.Replace(good, "    model: cpsmc1800\n", "    model: cpsmc1800\n  - {bia: 2, model: smacf100}\n", 1)
 
 // FuzzParse: no stack file makes the parser panic; an accepted file keeps
 // its invariants.

@@ -174,7 +174,8 @@ func build(st *stackfile.Stack, cat *catalog.Catalog, reg *mib.Registry, rows []
 		cab := Cabinet{Bia: int32(c.Bia), Model: c.Model, Description: c.Description, Source: via}
 		model, _ := cat.CabinetModel(c.Model)
 		idx := []uint32{uint32(c.Bia)}
-		if model.Detail != "" {
+		if _, ok := reg.Lookup(model.Detail + "PSPower1"); ok && model.Detail != "" {
+			// Only cpsMc1800Table and cpsMc1300Table show power supplies.
 			for i, ps := range []string{"1", "2"} {
 				power := nms.label(reg, model.Detail+"PSPower"+ps, idx...)
 				inUse := nms.label(reg, model.Detail+"PSInUse"+ps, idx...)

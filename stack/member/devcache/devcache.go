@@ -70,6 +70,16 @@ type converter struct {
 	CacheClean mib.Int   `mib:"CacheClean"`
 }
 
+// slotTable is a device type's table as the cache writes it: its entry
+// and index columns, and Fault and CacheClean where the table has them
+// (cpsmm200Table has neither).
+type slotTable struct {
+	entry     mib.Entry
+	bia, slot mib.Int
+	fault     *mib.Int
+	clean     *mib.Int
+}
+
 type objects struct {
 	Cettf100 converter `mib:"cettf100"`
 	Cfetf100 converter `mib:"cfetf100"`
@@ -96,6 +106,8 @@ type slotView struct {
 
 // cabView is what the cache last heard of a cabinet.
 type cabView struct {
+	heard    time.Time
+	ether    bool // an SMACF100 unit, heard over Ethernet
 	present  bool
 	ps1, ps2 int32
 	power    []byte        // per slot, on(1)/off(2)
@@ -111,9 +123,13 @@ type Cache struct {
 	store *mib.Store
 	mo    *module.Objects
 	obj   objects
-	cols  map[uint8]map[uint32]*mib.Object // converter columns by number
-	reg   *mib.Registry
-	cat   *catalog.Catalog
+	cols  map[uint8]map[uint32]*mib.Object // device columns by number
+	types map[uint8]*slotTable             // the device types' tables
+	// detailCols are the cabinets' own detail columns by table prefix and
+	// number (smacf100Table's settings).
+	detailCols map[string]map[uint32]*mib.Object
+	reg        *mib.Registry
+	cat        *catalog.Catalog
 
 	slots   map[ident.Slot]*slotView
 	cabs    map[ident.Cabinet]*cabView
@@ -144,7 +160,21 @@ func New(cfg Config, mod *module.Module, send Sender, now time.Time) (*Cache, er
 		return nil, err
 	}
 	c.cat = cat
-	for _, typ := range []uint8{device.Cettf100, device.Cfetf100} {
+	mm2 := &c.mo.Cpsmm200
+	c.types = map[uint8]*slotTable{
+		device.Cettf100:  {c.obj.Cettf100.Entry, c.obj.Cettf100.Bia, c.obj.Cettf100.Slot, &c.obj.Cettf100.Fault, &c.obj.Cettf100.CacheClean},
+		device.Cfetf100:  {c.obj.Cfetf100.Entry, c.obj.Cfetf100.Bia, c.obj.Cfetf100.Slot, &c.obj.Cfetf100.Fault, &c.obj.Cfetf100.CacheClean},
+		device.Expansion: {mm2.Entry, mm2.Bia, mm2.Slot, nil, nil},
+	}
+	c.detailCols = map[string]map[uint32]*mib.Object{}
+	for _, m := range cat.CabinetModels() {
+		cols := map[uint32]*mib.Object{}
+		for _, o := range device.DetailColumns(reg, m.Detail) {
+			cols[o.OID[len(o.OID)-1]] = o
+		}
+		c.detailCols[m.Detail] = cols
+	}
+	for typ := range c.types {
 		m := map[uint32]*mib.Object{}
 		for _, o := range device.Columns(reg, typ) {
 			m[o.OID[len(o.OID)-1]] = o
@@ -160,15 +190,8 @@ func (c *Cache) Solicitations() uint64 { return c.solicits.Load() }
 // Reports returns how many device reports the cache has heard.
 func (c *Cache) Reports() uint64 { return c.reports.Load() }
 
-func (c *Cache) conv(typ uint8) *converter {
-	switch typ {
-	case device.Cettf100:
-		return &c.obj.Cettf100
-	case device.Cfetf100:
-		return &c.obj.Cfetf100
-	}
-	return nil
-}
+// conv returns a device type's table (nil for a type without one).
+func (c *Cache) conv(typ uint8) *slotTable { return c.types[typ] }
 
 // stale is how long without a report a cache entry stays clean.
 func (c *Cache) stale() time.Duration { return 3 * c.cfg.Poll }
@@ -196,12 +219,20 @@ func (c *Cache) Deadline(primary bool) time.Time {
 		earliest(c.traffic.Add(c.stale()))
 	}
 	for _, v := range c.slots {
-		if v.clean || v.ether {
+		if (v.clean && c.canGoDirty(v.typ)) || v.ether {
+			earliest(v.heard.Add(c.stale()))
+		}
+	}
+	for _, v := range c.cabs {
+		if v.ether {
 			earliest(v.heard.Add(c.stale()))
 		}
 	}
 	return d
 }
+
+// canGoDirty reports whether a device type's table has a CacheClean.
+func (c *Cache) canGoDirty(typ uint8) bool { cv := c.conv(typ); return cv != nil && cv.clean != nil }
 
 // Tick solicits every slot when the member is Primary, once a poll; and
 // turns rows dirty when nothing has been heard of them for three polls.
@@ -232,6 +263,22 @@ func (c *Cache) Tick(now time.Time, primary bool) {
 // converter over Ethernet. The counter counts the slots solicited.
 func (c *Cache) poll() {
 	for _, cab := range c.cfg.Cabinets {
+		if cab.Model.Ethernet {
+			// An SMACF100 unit: the unit itself through its first port's
+			// address, then each port, all over Ethernet.
+			if addr, ok := c.etherAddr(cab); ok {
+				c.solicits.Add(1)
+				_ = c.send.SendTo(addr, backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: uint16(cab.Bia)}))
+			}
+			for s := int32(1); s <= cab.Model.Slots; s++ {
+				at := ident.At(cab.Bia, s)
+				if addr, ok := c.cfg.Aggregation[at]; ok {
+					c.solicits.Add(1)
+					_ = c.send.SendTo(addr, backplane.TypeSolicit, device.MarshalSolicit(device.Solicit{Bia: uint16(at.Cabinet), Slot: uint16(at.Slot)}))
+				}
+			}
+			continue
+		}
 		c.solicits.Add(1) // the cabinet itself
 		for s := int32(1); s <= cab.Model.Slots; s++ {
 			at := ident.At(cab.Bia, s)
@@ -248,6 +295,17 @@ func (c *Cache) poll() {
 	_ = c.send.SendBackplane(backplane.TypeSolicit, device.MarshalSolicit(device.StackPoll()))
 }
 
+// etherAddr is where an Ethernet cabinet answers: the address of its
+// lowest port.
+func (c *Cache) etherAddr(cab Cabinet) (netip.AddrPort, bool) {
+	for s := int32(1); s <= cab.Model.Slots; s++ {
+		if addr, ok := c.cfg.Aggregation[ident.At(cab.Bia, s)]; ok {
+			return addr, true
+		}
+	}
+	return netip.AddrPort{}, false
+}
+
 // expire turns converter rows (and the module's own CacheClean) dirty
 // when nothing has been heard of them for three polls, and forgets an
 // aggregation converter that stopped answering.
@@ -256,12 +314,29 @@ func (c *Cache) expire(now time.Time) {
 		old := now.Sub(v.heard) >= c.stale()
 		if v.ether && old {
 			delete(c.slots, at)
+			if cab := c.cabinet(at.Cabinet); cab != nil && cab.Model.Ethernet {
+				if cv, seen := c.cabs[at.Cabinet]; !seen || !cv.present {
+					// The unit is forgotten too: nothing of it remains.
+					c.store.DeleteRow(c.mo.Module.Entry, at.Index()...)
+					continue
+				}
+			}
 			c.putModel(at, device.Empty)
 			continue
 		}
-		if cv := c.conv(v.typ); cv != nil && v.clean && old {
+		if cv := c.conv(v.typ); cv != nil && cv.clean != nil && v.clean && old {
 			v.clean = false
-			c.store.Write(at.Index(), cv.CacheClean.Of(mib.Dirty))
+			c.store.Write(at.Index(), cv.clean.Of(mib.Dirty))
+		}
+	}
+	for bia, v := range c.cabs {
+		if v.ether && now.Sub(v.heard) >= c.stale() {
+			// An SMACF100 unit no longer heard (this module stopped being
+			// Primary, or the unit went silent): a Standby does not see it.
+			delete(c.cabs, bia)
+			if cab := c.cabinet(bia); cab != nil {
+				c.forgetCabinet(cab)
+			}
 		}
 	}
 	dirty := now.Sub(c.traffic) >= c.stale()
@@ -285,18 +360,19 @@ func (c *Cache) Report(now time.Time, overEthernet bool, r device.Report, primar
 	c.reports.Add(1)
 	c.traffic = now
 	if r.Kind == device.KindCabinet {
-		c.cabinetReport(r, primary)
+		c.cabinetReport(now, overEthernet, r, primary)
 		return
 	}
 	at := ident.At(ident.Cabinet(r.Bia), int32(r.Slot))
-	if c.cfg.Managers[at] || c.cabinet(at.Cabinet) == nil {
+	cab := c.cabinet(at.Cabinet)
+	if c.cfg.Managers[at] || cab == nil || (cab.Model.Ethernet && !overEthernet) {
 		return
 	}
 	if overEthernet != (r.Type == device.Aggregation) {
 		return // the aggregation converter is never on the backplane, nothing else on Ethernet
 	}
 	prev, known := c.slots[at]
-	if known && prev.typ == r.Type && prev.ether == overEthernet && (prev.clean || c.conv(r.Type) == nil) && sameItems(prev.items, r.Items) {
+	if known && prev.typ == r.Type && prev.ether == overEthernet && (prev.clean || !c.canGoDirty(r.Type)) && sameItems(prev.items, r.Items) {
 		// What every poll brings once the stack is settled: nothing to
 		// write, nothing to tell (an idle Standby spent a fifth of its CPU
 		// rewriting the same cells).
@@ -315,11 +391,14 @@ func (c *Cache) Report(now time.Time, overEthernet bool, r device.Report, primar
 	idx := at.Index()
 	if known && prev.typ != r.Type {
 		if cv := c.conv(prev.typ); cv != nil {
-			c.store.DeleteRow(cv.Entry, idx...)
+			c.store.DeleteRow(cv.entry, idx...)
 		}
 	}
 	if cv := c.conv(r.Type); cv != nil {
-		cells := []mib.Cell{cv.Bia.Of(int32(at.Cabinet)), cv.Slot.Of(at.Slot), cv.CacheClean.Of(mib.Clean)}
+		cells := []mib.Cell{cv.bia.Of(int32(at.Cabinet)), cv.slot.Of(at.Slot)}
+		if cv.clean != nil {
+			cells = append(cells, cv.clean.Of(mib.Clean))
+		}
 		cols := c.cols[r.Type]
 		for _, it := range r.Items {
 			o, ok := cols[uint32(it.Tag)]
@@ -329,7 +408,7 @@ func (c *Cache) Report(now time.Time, overEthernet bool, r device.Report, primar
 			if cell, ok := mib.CellOf(o, it.Value); ok {
 				cells = append(cells, cell)
 			}
-			if o == cv.Fault.Object() {
+			if cv.fault != nil && o == cv.fault.Object() {
 				v.fault = it.Value.Int == mib.Yes
 			}
 		}
@@ -376,55 +455,46 @@ func (c *Cache) slotValues(at ident.Slot, typ uint8) map[string]smi.Value {
 }
 
 // cabinetReport writes a cabinet's rows (or removes them).
-func (c *Cache) cabinetReport(r device.Report, primary bool) {
+func (c *Cache) cabinetReport(now time.Time, overEthernet bool, r device.Report, primary bool) {
 	cab := c.cabinet(ident.Cabinet(r.Bia))
-	if cab == nil {
-		return
+	if cab == nil || cab.Model.Ethernet != overEthernet {
+		return // an SMACF100 unit is heard over Ethernet only, the others on the backplane only
 	}
 	mo := c.mo
 	b := cab.Bia.Index()
-	detail := mo.DetailOf(cab.Model.Detail)
+	detail, power := mo.DetailOf(cab.Model.Detail)
 	prev, known := c.cabs[cab.Bia]
 	if known && prev.present == (r.Type == device.CabinetPresent) && sameItems(prev.items, r.Items) {
+		prev.heard = now
 		return // unchanged: nothing to write, nothing to tell
 	}
-	v := &cabView{present: r.Type == device.CabinetPresent, ps1: mib.On, ps2: mib.Yes, items: cloneItems(r.Items)}
+	v := &cabView{present: r.Type == device.CabinetPresent, ps1: mib.On, ps2: mib.Yes, items: cloneItems(r.Items),
+		heard: now, ether: overEthernet}
 	if !v.present {
-		c.store.DeleteRow(mo.Cabinet.Entry, b...)
-		if detail != nil {
-			c.store.DeleteRow(detail.Entry, b...)
-		}
-		for s := int32(1); s <= cab.Model.Slots; s++ {
-			at := ident.At(cab.Bia, s)
-			c.store.DeleteRow(mo.SlotPwr.Entry, at.Index()...)
-			if c.cfg.Managers[at] {
-				continue
-			}
-			c.store.DeleteRow(mo.Module.Entry, at.Index()...)
-			c.store.DeleteRow(c.obj.Cettf100.Entry, at.Index()...)
-			c.store.DeleteRow(c.obj.Cfetf100.Entry, at.Index()...)
-			delete(c.slots, at)
-		}
+		c.forgetCabinet(cab)
 	} else {
 		cells := []mib.Cell{mo.Cabinet.Bia.Of(int32(cab.Bia)), mo.Cabinet.Model.Of(cab.Model.OID), mo.Cabinet.Sequence.Of(cab.Sequence)}
 		var dcells []mib.Cell
 		if detail != nil {
-			dcells = append(dcells, detail.Bia.Of(int32(cab.Bia)),
-				detail.Description.Of(strings.ToUpper(cab.Model.Name)+" Point System chassis"), detail.MRevision.Of(1))
+			dcells = append(dcells, detail.Bia.Of(int32(cab.Bia)), detail.MRevision.Of(1),
+				detail.Description.Of(module.DetailDescription(cab.Model, "")))
 		}
 		for _, it := range r.Items {
 			switch it.Tag {
 			case device.TagDescription:
 				cells = append(cells, mo.Cabinet.Description.Bytes(it.Value.Bytes))
+				if detail != nil {
+					dcells = append(dcells, detail.Description.Of(module.DetailDescription(cab.Model, string(it.Value.Bytes))))
+				}
 			case device.TagPS1:
 				v.ps1 = it.Value.Int
-				if detail != nil {
-					dcells = append(dcells, detail.PSPower1.Of(v.ps1), detail.PSInUse1.Of(inUse(v.ps1 == mib.On)))
+				if power != nil {
+					dcells = append(dcells, power.PSPower1.Of(v.ps1), power.PSInUse1.Of(inUse(v.ps1 == mib.On)))
 				}
 			case device.TagPS2:
 				v.ps2 = it.Value.Int
-				if detail != nil {
-					dcells = append(dcells, detail.PSPower2.Of(v.ps2), detail.PSInUse2.Of(inUse(v.ps2 == mib.Yes)))
+				if power != nil {
+					dcells = append(dcells, power.PSPower2.Of(v.ps2), power.PSInUse2.Of(inUse(v.ps2 == mib.Yes)))
 				}
 			case device.TagSlotPower:
 				v.power = it.Value.Bytes
@@ -437,11 +507,28 @@ func (c *Cache) cabinetReport(r device.Report, primary bool) {
 				}
 			case device.TagGroupCtrl:
 				c.store.Write([]uint32{0}, mo.GroupCtrl.Bytes(it.Value.Bytes))
+			default:
+				if it.Tag >= device.TagDetail && detail != nil {
+					if o, ok := c.detailCols[cab.Model.Detail][uint32(it.Tag-device.TagDetail)]; ok {
+						if cell, ok := mib.CellOf(o, it.Value); ok {
+							dcells = append(dcells, cell)
+						}
+					}
+				}
 			}
 		}
 		c.store.Write(b, cells...)
 		if detail != nil {
 			c.store.Write(b, dcells...)
+		}
+		if cab.Model.Ethernet {
+			// Its ports are its slots (no slot power).
+			for s := int32(1); s <= cab.Model.Slots; s++ {
+				at := ident.At(cab.Bia, s)
+				if _, ok := c.store.Read(mo.Module.Model.Handle, at.Index()...); !ok {
+					c.putModel(at, device.Empty)
+				}
+			}
 		}
 	}
 	c.cabs[cab.Bia] = v
@@ -466,6 +553,29 @@ func (c *Cache) cabinetReport(r device.Report, primary bool) {
 				c.notify(c.obj.ColdStart, at.Index(), c.slotValues(at, sv.typ))
 			}
 		}
+	}
+}
+
+// forgetCabinet removes a cabinet's rows, and its slots' but the
+// management modules'.
+func (c *Cache) forgetCabinet(cab *Cabinet) {
+	mo := c.mo
+	b := cab.Bia.Index()
+	c.store.DeleteRow(mo.Cabinet.Entry, b...)
+	if detail, _ := mo.DetailOf(cab.Model.Detail); detail != nil {
+		c.store.DeleteRow(detail.Entry, b...)
+	}
+	for s := int32(1); s <= cab.Model.Slots; s++ {
+		at := ident.At(cab.Bia, s)
+		c.store.DeleteRow(mo.SlotPwr.Entry, at.Index()...)
+		if c.cfg.Managers[at] {
+			continue
+		}
+		c.store.DeleteRow(mo.Module.Entry, at.Index()...)
+		for _, t := range c.types {
+			c.store.DeleteRow(t.entry, at.Index()...)
+		}
+		delete(c.slots, at)
 	}
 }
 

@@ -1,9 +1,11 @@
 package devcache
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -382,12 +384,13 @@ func TestStandbyNeverNotifies(t *testing.T) {
 
 // TestPowerLost: pSPowerLost carries the OBJECTS of its definition (the
 // cpsMc1800 columns) at the cabinet's index whatever its model, with or
-// without a detail table (defect D8).
+// without power supply columns in its detail table (defect D8).
 func TestPowerLost(t *testing.T) {
 	for _, tc := range []struct {
 		model  string
-		detail string // the detail table's prefix, "" for none
-	}{{"cpsmc1300", "cpsMc1300"}, {"cpsmc0800", ""}, {"cpsmc1800", "cpsMc1800"}} {
+		detail string // the detail table's prefix
+		power  bool   // it has power supply columns
+	}{{"cpsmc1300", "cpsMc1300", true}, {"cpsmc0800", "cpsMc0800", false}, {"cpsmc1800", "cpsMc1800", true}} {
 		t.Run(tc.model, func(t *testing.T) {
 			m := model(t, tc.model)
 			if m.Detail != tc.detail {
@@ -411,7 +414,10 @@ func TestPowerLost(t *testing.T) {
 			h.hear(t0.Add(3*poll), true, false, cab.Report()) // no change
 			h.want(0, "pSPowerLost", "pSPowerLost")
 
-			if tc.detail != "" {
+			if got := h.intValue(tc.detail+"MRevision", idx...); got != 1 {
+				t.Errorf("%sMRevision %d, want 1", tc.detail, got)
+			}
+			if tc.power {
 				if got := h.intValue(tc.detail+"PSPower1", idx...); got != mib.Off {
 					t.Errorf("%sPSPower1 %d, want off", tc.detail, got)
 				}
@@ -690,4 +696,223 @@ func TestAggregationForgotten(t *testing.T) {
 	if got := h.value("cpsModuleModel", at.Index()...); !got.Equal(h.product("cpsEmptyId")) {
 		t.Fatalf("cpsModuleModel %v three polls after the last answer, want cpsEmptyId", got)
 	}
+}
+
+// TestExpansionModuleRow: a cpsmm200's report fills its cpsmm200Table row
+// (serial, ICIF, M revision) and its slot's cpsmM200Id; it is inserted and
+// removed like any device; it has no CacheClean, so silence leaves its row
+// as it was.
+func TestExpansionModuleRow(t *testing.T) {
+	h := newHarness(t, Config{})
+	at := ident.At(1, 3)
+	d, err := device.New(h.reg, device.Spec{At: at, Type: device.Expansion, Serial: 300001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.hear(t0, true, false, empty(at))
+	d.SetICIF(h.reg, true)
+	h.hear(t0.Add(poll), true, false, d.Report())
+	h.want(0, "pSDeviceInserted")
+	h.objects(h.notes[0], at.Index(), smi.Integer(1), smi.Integer(3), h.product("cpsmM200Id"))
+	for name, want := range map[string]int32{"cpsmm200BiaIndex": 1, "cpsmm200SlotIndex": 3, "cpsmm200SerialNumber": 300001,
+		"cpsmm200ICIF": mib.Yes, "cpsmm200MRevision": 1} {
+		if got := h.intValue(name, at.Index()...); got != want {
+			t.Errorf("%s %d, want %d", name, got, want)
+		}
+	}
+	if got := h.value("cpsModuleModel", at.Index()...); !got.Equal(h.product("cpsmM200Id")) {
+		t.Errorf("cpsModuleModel %v, want cpsmM200Id", got)
+	}
+	d.SetICIF(h.reg, false)
+	h.hear(t0.Add(2*poll), true, false, d.Report())
+	if got := h.intValue("cpsmm200ICIF", at.Index()...); got != mib.No {
+		t.Errorf("cpsmm200ICIF %d after the chassis turned it off", got)
+	}
+	// Silence: the row stays (no CacheClean to turn dirty).
+	h.c.Tick(t0.Add(10*poll), false)
+	if got := h.intValue("cpsmm200SerialNumber", at.Index()...); got != 300001 {
+		t.Errorf("cpsmm200SerialNumber %d after silence", got)
+	}
+	d.Removed = true
+	h.hear(t0.Add(11*poll), true, false, d.Report())
+	h.want(0, "pSDeviceInserted", "pSDeviceRemoved")
+	if _, ok := h.store.Value("cpsmm200SerialNumber", at.Index()...); ok {
+		t.Error("the removed cpsmm200's row stays")
+	}
+}
+
+// TestDetailRowsOfEveryModel: each cabinet model's detail row, with its
+// Description: the model for cpsMc1800/cpsMc1300, a copy of
+// cpsCabinetDescription for the others.
+func TestDetailRowsOfEveryModel(t *testing.T) {
+	var cabs []Cabinet
+	var reps []*device.Cabinet
+	for i, name := range []string{"cpsmc0200", "cpsmc0800", "cpsmc1300", "cpsmc1800", "cpsmc1850", "cpsmc1900"} {
+		m := model(t, name)
+		cabs = append(cabs, Cabinet{Bia: ident.Cabinet(i + 1), Model: m, Sequence: int32(i + 1)})
+		c := cabinet(int32(i+1), m.Slots, name)
+		c.Description = "rack " + name
+		reps = append(reps, c)
+	}
+	h := newHarness(t, Config{Cabinets: cabs})
+	for _, c := range reps {
+		h.hear(t0, false, false, c.Report())
+	}
+	for i, tc := range []struct{ detail, desc string }{
+		{"cpsMc0200", "rack cpsmc0200"}, {"cpsMc0800", "rack cpsmc0800"}, {"cpsMc1300", "CPSMC1300 Point System chassis"},
+		{"cpsMc1800", "CPSMC1800 Point System chassis"}, {"cpsMc1800", "CPSMC1850 Point System chassis"}, {"cpsMc1900", "rack cpsmc1900"},
+	} {
+		idx := ident.Cabinet(i + 1).Index()
+		if got := string(h.value(tc.detail+"Description", idx...).Bytes); got != tc.desc {
+			t.Errorf("%sDescription.%d %q, want %q", tc.detail, i+1, got, tc.desc)
+		}
+		if got := h.intValue(tc.detail+"BiaIndex", idx...); got != int32(i+1) {
+			t.Errorf("%sBiaIndex.%d %d", tc.detail, i+1, got)
+		}
+		for _, other := range []string{"cpsMc0200", "cpsMc0800", "cpsMc1300", "cpsMc1800", "cpsMc1900", "smacf100"} {
+			if _, ok := h.store.Value(other+"BiaIndex", idx...); ok && other != tc.detail {
+				t.Errorf("cabinet %d (%s) also has a %s row", i+1, tc.detail, other)
+			}
+		}
+	}
+	// A new description, reported by the chassis, is copied.
+	reps[0].Description = "moved"
+	h.hear(t0.Add(poll), false, false, reps[0].Report())
+	if got := string(h.value("cpsMc0200Description", 1).Bytes); got != "moved" {
+		t.Errorf("cpsMc0200Description %q after the change", got)
+	}
+}
+
+// TestSMACF100UnitOnThePrimaryOnly: an SMACF100 unit is solicited over
+// Ethernet by the Primary (the unit through its first port's address,
+// then each port) and never on the backplane; its cabinet and smacf100
+// rows, and its ports' slots, show on the Primary only and go when the
+// Primary stops hearing it.
+func TestSMACF100UnitOnThePrimaryOnly(t *testing.T) {
+	p1, p3 := netip.MustParseAddrPort("127.0.0.1:17911"), netip.MustParseAddrPort("127.0.0.1:17913")
+	cfg := Config{
+		Cabinets:    []Cabinet{{Bia: 1, Model: model(t, "cpsmc1800"), Sequence: 1}, {Bia: 2, Model: model(t, "smacf100"), Sequence: 2}},
+		Aggregation: map[ident.Slot]netip.AddrPort{ident.At(2, 1): p1, ident.At(2, 3): p3},
+	}
+	reg := mib.DefaultRegistry()
+	detail, err := device.NewDetail(reg, "smacf100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := &device.Cabinet{Bia: 2, Model: "smacf100", Description: "colony", PS1: true, PS2: true, Slots: 5, Ethernet: true, Detail: detail}
+	port := func(s int32) device.Report {
+		d, err := device.New(reg, device.Spec{At: ident.At(2, s), Type: device.Aggregation})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Report()
+	}
+	idx := ident.Cabinet(2).Index()
+
+	t.Run("primary", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.c.Tick(t0, true)
+		var sent []string
+		for _, f := range h.s.frames {
+			s, err := device.UnmarshalSolicit(f.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.backplane {
+				if !s.IsStackPoll() {
+					t.Errorf("a Solicit of %d/%d on the backplane", s.Bia, s.Slot)
+				}
+				continue
+			}
+			sent = append(sent, fmt.Sprintf("%d/%d@%s", s.Bia, s.Slot, f.to))
+		}
+		if got, want := strings.Join(sent, " "), fmt.Sprintf("2/0@%s 2/1@%s 2/3@%s", p1, p1, p3); got != want {
+			t.Errorf("Ethernet solicits %s, want %s", got, want)
+		}
+		// Cabinet 1 and its 17 slots, the unit and its two ports.
+		if got := h.c.Solicitations(); got != 18+3 {
+			t.Errorf("Solicitations %d, want 21", got)
+		}
+		h.hear(t0, true, false, cabinet(1, 18, "cpsmc1800").Report())
+		h.hear(t0, true, true, unit.Report())
+		h.hear(t0, true, true, port(1))
+		h.hear(t0, true, true, port(3))
+		h.want(0) // the first word of the unit: no notification
+		if got := h.value("cpsCabinetModel", idx...); !got.Equal(h.product("chassisSmacf100Id")) {
+			t.Errorf("cpsCabinetModel.2 %v", got)
+		}
+		if got := string(h.value("cpsCabinetDescription", idx...).Bytes); got != "colony" {
+			t.Errorf("cpsCabinetDescription.2 %q", got)
+		}
+		for name, want := range map[string]int32{"smacf100BiaIndex": 2, "smacf100MRevision": 1, "smacf100SpanningTree": 1,
+			"smacf100ResetCounters": 2, "smacf100SelfTest": 2, "smacf100QosEnable": 1, "smacf100QosHPThreshold": 4,
+			"smacf100QosLqWeight": 1, "smacf100QosHqWeight": 4, "smacf100SNMPModuleInstalled": mib.No, "smacf100AgingTimer": 300} {
+			if got := h.intValue(name, idx...); got != want {
+				t.Errorf("%s.2 %d, want %d", name, got, want)
+			}
+		}
+		if got := string(h.value("smacf100Description", idx...).Bytes); got != "colony" {
+			t.Errorf("smacf100Description.2 %q, want a copy of cpsCabinetDescription", got)
+		}
+		for s, want := range map[uint32]string{1: "smacf100PId", 2: "cpsEmptyId", 3: "smacf100PId", 4: "cpsEmptyId", 5: "cpsEmptyId"} {
+			if got := h.value("cpsModuleModel", 2, s); !got.Equal(h.product(want)) {
+				t.Errorf("cpsModuleModel.2.%d %v, want %s", s, got, want)
+			}
+			if _, ok := h.store.Value("cpsSlotPwrState", 2, s); ok {
+				t.Errorf("a port of the unit has slot power (2/%d)", s)
+			}
+		}
+		// Polled on, it stays; a removed unit is announced.
+		now := t0
+		for i := 0; i < 5; i++ {
+			now = now.Add(poll)
+			h.c.Tick(now, true)
+			h.hear(now, true, true, unit.Report())
+			h.hear(now, true, true, port(1))
+			h.hear(now, true, true, port(3))
+		}
+		if got := h.intValue("smacf100AgingTimer", idx...); got != 300 {
+			t.Errorf("smacf100AgingTimer %d after five polls", got)
+		}
+		unit.Removed = true
+		now = now.Add(poll)
+		h.hear(now, true, true, unit.Report())
+		h.want(0, "pSCabinetRemoved")
+		unit.Removed = false
+		now = now.Add(poll)
+		h.hear(now, true, true, unit.Report())
+		h.want(0, "pSCabinetRemoved", "pSCabinetAdded")
+		// Stepping down: three polls later nothing of the unit remains.
+		for i := 0; i < 4; i++ {
+			now = now.Add(poll)
+			h.c.Tick(now, false)
+		}
+		for _, name := range []string{"cpsCabinetModel", "smacf100BiaIndex"} {
+			if v, ok := h.store.Value(name, idx...); ok {
+				t.Errorf("%s.2 = %v after the Primary stopped hearing the unit", name, v)
+			}
+		}
+		for s := uint32(1); s <= 5; s++ {
+			if v, ok := h.store.Value("cpsModuleModel", 2, s); ok {
+				t.Errorf("cpsModuleModel.2.%d = %v after the Primary stopped hearing the unit", s, v)
+			}
+		}
+		if got := h.value("cpsCabinetModel", 1); !got.Equal(h.product("chassisCpsmc1800Id")) {
+			t.Errorf("cabinet 1 went too: %v", got)
+		}
+	})
+	t.Run("standby", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		// What a Standby could hear on the backplane of the unit (the
+		// chassis sends nothing of it; were it to): nothing is taken.
+		unit.Removed = false
+		h.hear(t0, false, false, unit.Report())
+		h.hear(t0, false, false, empty(ident.At(2, 1)))
+		if v, ok := h.store.Value("cpsCabinetModel", idx...); ok {
+			t.Errorf("a Standby shows the unit: %v", v)
+		}
+		if v, ok := h.store.Value("cpsModuleModel", 2, 1); ok {
+			t.Errorf("a Standby shows a port: %v", v)
+		}
+	})
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package trapmgr
+
+const raceOn = false
