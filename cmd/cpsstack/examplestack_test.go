@@ -46,7 +46,12 @@ func startExampleStack(t testing.TB, hello, hold, poll time.Duration) *testStack
 		"  - {cabinet: 2, slot: 3, type: cfetf100, serial: 200003, conn_a: rj-45, conn_b: lc}\n"+
 		"  - {cabinet: 2, slot: 4, type: cettf100, serial: 200004, conn_a: rj-45, conn_b: stmm}\n"+
 		"  - {cabinet: 2, slot: 6, type: smacf100p, ethernet: \"127.0.0.1:%d\"}\n", agg)
-	return launchStack(t, b.String(), addrs)
+	// The stack address, as examples/stack.yaml has one.
+	address := fmt.Sprintf("127.0.0.1:%d", freePortPair(t, taken))
+	fmt.Fprintf(&b, "address: %q\n", address)
+	s := launchStack(t, b.String(), addrs)
+	s.address = address
+	return s
 }
 
 // exampleGroups returns the converters' read-write cettf100Groups and

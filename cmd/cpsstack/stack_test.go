@@ -31,7 +31,10 @@ type testStack struct {
 	file  string
 	text  string
 	addrs []string // SNMP addresses; module i is m(i+1)
-	gs    []*gosnmp.GoSNMP
+	// address is the stack address, when the stack file names one and the
+	// helper that wrote it says so.
+	address string
+	gs      []*gosnmp.GoSNMP
 }
 
 const (
