@@ -163,6 +163,11 @@ func TestSoak(t *testing.T) {
 	stopWriter()
 	close(addrStop)
 	viaAddr := addrSamples()
+	relay := "relay account unavailable"
+	if a, err := addressOf(s.run); err == nil {
+		relay = fmt.Sprintf("relay: %d answers withheld by its last guard, %d of a former holder dropped, %d requests with no holder, %d moves",
+			a.Withheld, a.Stale, a.NoHolder, a.Moves)
+	}
 	var notYes []string
 	for _, x := range viaAddr {
 		if x.primary != 1 {
@@ -210,11 +215,11 @@ func TestSoak(t *testing.T) {
 		"  instants with two Primaries: %d (goal 0)\n"+
 		"  periods with no Primary > holdtime + 1s (%s): %d (goal 0); longest %s; %d periods in all\n"+
 		"  acknowledged Sets lost: %d (goal 0); %d device Sets, %d acknowledged, %d refused, %d unanswered; %d checkpoints, %d column checks ambiguous\n"+
-		"  answers through the stack address not yes(1): %d of %d (goal 0)",
+		"  answers through the stack address not yes(1): %d of %d (goal 0); %s",
 		dur, seed, len(faults), byKind["kill"], byKind["hang"], byKind["link-down"], byKind["backplane-down"], doubles, failed,
 		unsettled, samples, end.Sub(start).Round(time.Second), float64(slices.Min(samples))/end.Sub(start).Seconds(),
 		len(dual), hold+time.Second, len(long), longest.Round(time.Millisecond), len(gaps),
-		len(lost), tried, acked, refused, timedOut, checkpoints, ambiguous, len(notYes), len(viaAddr))
+		len(lost), tried, acked, refused, timedOut, checkpoints, ambiguous, len(notYes), len(viaAddr), relay)
 	t.Log(summary)
 	fmt.Println(summary)
 	for _, d := range dual {
