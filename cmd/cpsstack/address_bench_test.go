@@ -132,9 +132,13 @@ func BenchmarkStackAddress(b *testing.B) {
 		time.Sleep(300 * time.Millisecond)
 		close(stop)
 		samples := collect()
-		notYes := 0
+		notYes, without := 0, 0
 		for _, x := range samples {
-			if x.primary != 1 {
+			switch x.primary {
+			case 1:
+			case -1:
+				without++
+			default:
 				notYes++
 			}
 		}
@@ -147,8 +151,8 @@ func BenchmarkStackAddress(b *testing.B) {
 		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 		busy1, total1 = machineTicks(b)
 		fmt.Printf("hello 100ms, holdtime 300ms: %d samples through the address (cpsIsPrimary.0 and the module's name, 50 ms timeout): "+
-			"answers not yes(1): %d (target 0); relay: %d answers withheld (said no(2)), %d answers of a former holder dropped, %d requests with no holder\n",
-			len(samples), notYes, withheld, stale, noHolder)
+			"answers saying cpsIsPrimary.0 is not yes: %d (target 0), without the module's objects: %d; relay: %d answers withheld (said no(2)), %d answers of a former holder dropped, %d requests with no holder\n",
+			len(samples), notYes, without, withheld, stale, noHolder)
 		for _, step := range plan {
 			var failover, gap, extra []time.Duration
 			for i, f := range faults {

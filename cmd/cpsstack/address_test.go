@@ -47,7 +47,7 @@ func snmpAt(tool, addr, community string, args ...string) (string, error) {
 // addrSample is one answer through the stack address.
 type addrSample struct {
 	at      time.Time
-	primary int64  // cpsIsPrimary.0
+	primary int64  // cpsIsPrimary.0; -1 when the answer holds no INTEGER (noSuchObject: the snmpd had no subagent)
 	module  string // cpsEmuModuleName.0
 }
 
@@ -80,12 +80,12 @@ func addressSampler(t testing.TB, addr string, stop chan struct{}) func() []addr
 			if err != nil || len(res.Variables) != 2 {
 				continue
 			}
-			s := addrSample{at: time.Now()}
+			s := addrSample{at: time.Now(), primary: -1}
 			for _, v := range res.Variables {
-				switch v.Name {
-				case isPrimary:
+				switch {
+				case v.Name == isPrimary && v.Type == gosnmp.Integer:
 					s.primary = gosnmp.ToBigInt(v.Value).Int64()
-				case name:
+				case v.Name == name:
 					b, _ := v.Value.([]byte)
 					s.module = string(b)
 				}
@@ -280,7 +280,7 @@ func TestStackAddress(t *testing.T) {
 	samples := collect()
 	for _, x := range samples {
 		if x.primary != 1 {
-			t.Errorf("%s: an answer through the address says cpsIsPrimary.0 = %d (from %s)", x.at.Format("15:04:05.000"), x.primary, x.module)
+			t.Errorf("%s: an answer through the address says cpsIsPrimary.0 = %d (from %q)", x.at.Format("15:04:05.000"), x.primary, x.module)
 		}
 	}
 	for i, g := range addressGaps(samples, faults) {
