@@ -112,6 +112,13 @@ func sayNo(o smi.OID) []byte {
 	return append(appendOID(nil, o), 0x02, 0x01, 0x02)
 }
 
+// sayMissing are the encoded varbinds "o = noSuchObject" and "o =
+// noSuchInstance": what an snmpd answers of a module's objects once its
+// module has gone (a graceful stop: the subagent's session closed).
+func sayMissing(o smi.OID) [][]byte {
+	return [][]byte{append(appendOID(nil, o), 0x80, 0x00), append(appendOID(nil, o), 0x81, 0x00)}
+}
+
 // containsAny reports whether b holds one of the patterns.
 func containsAny(b []byte, patterns [][]byte) bool {
 	for _, p := range patterns {

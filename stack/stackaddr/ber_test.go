@@ -64,6 +64,10 @@ func TestSayNo(t *testing.T) {
 	if !containsAny(no, [][]byte{pat}) || containsAny(yes, [][]byte{pat}) || containsAny(other, [][]byte{pat}) {
 		t.Errorf("pattern % x: no %v, yes %v, other %v", pat, containsAny(no, [][]byte{pat}), containsAny(yes, [][]byte{pat}), containsAny(other, [][]byte{pat}))
 	}
+	missing := message(t, gosnmp.GetResponse, 5, gosnmp.SnmpPDU{Name: "." + oid.String(), Type: gosnmp.NoSuchObject})
+	if !containsAny(missing, sayMissing(oid)) || containsAny(yes, sayMissing(oid)) {
+		t.Errorf("noSuchObject pattern % x not in % x", sayMissing(oid), missing)
+	}
 	// Arcs of more than one octet (868, 8072).
 	big := reg.MustLookup("cpsmm100IsPrimary").OID.Append(200, 18)
 	m := message(t, gosnmp.GetResponse, 6, gosnmp.SnmpPDU{Name: "." + big.String(), Type: gosnmp.Integer, Value: 2})

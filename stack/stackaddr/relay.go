@@ -52,7 +52,8 @@ type target struct {
 	name string
 	snmp netip.AddrPort
 	// no holds the encoded varbinds that only a module that is not
-	// Primary answers: cpsIsPrimary.0 and its own cpsmm100IsPrimary = no(2).
+	// Primary answers: cpsIsPrimary.0 and its own cpsmm100IsPrimary =
+	// no(2), or missing (its snmpd without the module: it has stopped).
 	no [][]byte
 }
 
@@ -138,7 +139,10 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{cfg: cfg, log: cfg.Log, mods: map[ident.MAC]*target{}, bySNMP: map[netip.AddrPort]ident.MAC{},
 		holder: NewHolder(HolderConfig{Holdtime: st.Holdtime, Margin: cfg.Margin}), clients: map[netip.AddrPort]*client{}}
 	for _, m := range st.Modules {
-		r.mods[m.MAC] = &target{name: m.Name, snmp: m.SNMP, no: [][]byte{sayNo(isPrimary), sayNo(column.Append(m.At().Index()...))}}
+		own := column.Append(m.At().Index()...)
+		no := [][]byte{sayNo(isPrimary), sayNo(own)}
+		no = append(append(no, sayMissing(isPrimary)...), sayMissing(own)...)
+		r.mods[m.MAC] = &target{name: m.Name, snmp: m.SNMP, no: no}
 		r.bySNMP[m.SNMP] = m.MAC
 	}
 	ln, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(st.Address))
@@ -356,10 +360,11 @@ func (r *Relay) answer(c *client, b []byte, src netip.AddrPort) {
 		r.stale.Add(1)
 		return
 	}
-	// The holder stepped down after it answered, and we have not heard
-	// its Standby advert yet: its answer says so, and must not pass. A
-	// Set's answer echoes the value set (cpsIsPrimary.0 = no is how a
-	// manager steps the Primary down), so Sets are exempt.
+	// The holder stepped down (or stopped) after it answered, and we
+	// have not heard its Standby advert yet: its answer says so (no, or
+	// the objects missing), and must not pass. A Set's answer echoes the
+	// value set (cpsIsPrimary.0 = no is how a manager steps the Primary
+	// down), so Sets are exempt.
 	if containsAny(b, r.mods[mac].no) {
 		if h, ok := readHeader(b); !ok || !c.isSet(h.reqID) {
 			r.withheld.Add(1)

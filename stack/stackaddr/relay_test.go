@@ -27,6 +27,7 @@ type fakeAgent struct {
 	name  string
 	conn  *net.UDPConn
 	no    atomic.Bool
+	gone  atomic.Bool // answers noSuchObject, as an snmpd whose module has stopped
 	delay atomic.Int64
 	seen  atomic.Int64
 }
@@ -58,6 +59,9 @@ func newFakeAgent(t *testing.T, name string) *fakeAgent {
 				v = 2
 			}
 			vbs := []gosnmp.SnmpPDU{{Name: isPrimary, Type: gosnmp.Integer, Value: v}, {Name: ".1.3.6.1.2.1.1.5.0", Type: gosnmp.OctetString, Value: a.name}}
+			if a.gone.Load() {
+				vbs[0] = gosnmp.SnmpPDU{Name: isPrimary, Type: gosnmp.NoSuchObject}
+			}
 			if req.PDUType == gosnmp.SetRequest {
 				vbs = req.Variables
 			}
@@ -323,6 +327,16 @@ func TestRelayDropsAnswersOfAFormerHolder(t *testing.T) {
 	if s := g.r.Status(); s.Withheld != 1 {
 		t.Errorf("withheld %d", s.Withheld)
 	}
+	// b's module has stopped: its snmpd answers noSuchObject. Withheld.
+	g.agents["b"].no.Store(false)
+	g.agents["b"].gone.Store(true)
+	if s := g.ask(200 * time.Millisecond); s != "" {
+		t.Fatalf("an answer without cpsIsPrimary.0 was relayed (%q)", s)
+	}
+	if s := g.r.Status(); s.Withheld != 2 {
+		t.Errorf("withheld %d", s.Withheld)
+	}
+	g.agents["b"].gone.Store(false)
 	// A Set of cpsIsPrimary.0 = no (a step-down) is answered with its echo.
 	c := &gosnmp.GoSNMP{Target: g.st.Address.Addr().String(), Port: g.st.Address.Port(), Community: "private", Version: gosnmp.Version2c,
 		Timeout: time.Second, Retries: 0}
