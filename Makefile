@@ -33,7 +33,9 @@ FUZZ_TARGETS := \
 	FuzzOpen,./stack/backplane,400000x \
 	FuzzStep,./negotiation,400000x \
 	FuzzUnmarshalAdvert,./negotiation,400000x \
-	FuzzUnmarshal,./stack/configmsg,500000x \
+	FuzzUnmarshalProbe,./stack/ipmon,400000x \
+	FuzzUnmarshalReport,./stack/ipmon,400000x \
+	FuzzUnmarshal,./stack/configmsg,200000x \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \
@@ -47,10 +49,14 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${FUZZTIME:-$$n}" "$$pkg" || exit 1; \
 	done
 
-# Walk rates beside snmpd native and a python3-pyagentx reference, one run.
+# Walk rates beside snmpd native, the C reference subagent (agent/cref,
+# built here with the system compiler) and a python3-pyagentx reference,
+# one run; CPSMM_BENCH_ROUNDS and CPSMM_BENCH_ROUND set the rounds.
 bench: deps
 	@/usr/bin/python3 -c 'import pyagentx' 2>/dev/null || { \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pyagentx >/dev/null; }
+	@command -v $${CC:-cc} >/dev/null || { \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; }
 	go test -run '^$$' -bench WalkRates -benchtime 1x ./cmd/cpsmm
 
 # A real stack under random module faults for $(SOAK) (not in CI): counts

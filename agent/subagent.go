@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,13 +62,20 @@ type Config struct {
 	MaxPayload uint32
 	// Backoff bounds the reconnect delay; default 50 ms doubling to 1 s.
 	MinBackoff, MaxBackoff time.Duration
-	// Spin is how long the session polls for the master's next request
-	// before sleeping (see spinReader); default 500 µs, negative disables.
-	Spin time.Duration
 	// OnSession is called (if set) each time a session is opened and
 	// registered.
 	OnSession func(sessionID uint32)
+	// Busy, if set, is called with true when the master starts sending
+	// requests back to back (a walk or a GetBulk: snmpd forwards one
+	// AgentX request per varbind) and with false once the session has been
+	// quiet for QuietAfter, or has ended. Calls do not overlap. cpsmm runs
+	// a second P while busy (see cmd/cpsmm).
+	Busy func(busy bool)
 }
+
+// QuietAfter is how long a busy session must go without a request to be
+// reported no longer busy.
+const QuietAfter = time.Second
 
 // Subagent is a running AgentX subagent.
 type Subagent struct {
@@ -103,9 +111,6 @@ func New(cfg Config) (*Subagent, error) {
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = 1 << 20
-	}
-	if cfg.Spin == 0 {
-		cfg.Spin = 500 * time.Microsecond
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 50 * time.Millisecond
@@ -170,9 +175,17 @@ func (a *Subagent) serveOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dial master %s %s: %w", a.cfg.Network, a.cfg.Address, err)
 	}
-	s := newSession(a, conn)
-	readErr := make(chan error, 1)
-	go func() { readErr <- s.readLoop() }()
+	rc, err := newRawConn(conn)
+	if err != nil {
+		return err
+	}
+	s := newSession(a, rc)
+	readDone := make(chan struct{})
+	var readErr error
+	go func() {
+		readErr = s.readLoop()
+		close(readDone)
+	}()
 	defer func() {
 		a.mu.Lock()
 		if a.sess == s {
@@ -180,13 +193,16 @@ func (a *Subagent) serveOnce(ctx context.Context) error {
 			a.up = make(chan struct{})
 		}
 		a.mu.Unlock()
-		conn.Close()
+		// Wake the reader, wait for it, and only then release the
+		// descriptor (see rawConn).
+		rc.shutdown()
+		<-readDone
+		rc.close()
+		s.setBusy(false)
 		a.cfg.Handler.AbortAll()
 	}()
 
 	if err := s.open(ctx); err != nil {
-		conn.Close()
-		<-readErr
 		return err
 	}
 	a.sessions.Add(1)
@@ -201,13 +217,25 @@ func (a *Subagent) serveOnce(ctx context.Context) error {
 
 	ping := time.NewTicker(a.cfg.PingInterval)
 	defer ping.Stop()
+	// Armed only while busy, so an idle session has no timer but the ping.
+	quiet := time.NewTimer(QuietAfter)
+	quiet.Stop()
+	defer quiet.Stop()
 	for {
 		select {
+		case <-s.busyCh:
+			quiet.Reset(QuietAfter)
+		case <-quiet.C:
+			if idle := time.Since(s.lastRead()); idle < QuietAfter {
+				quiet.Reset(QuietAfter - idle)
+				continue
+			}
+			s.setBusy(false)
 		case <-ctx.Done():
 			s.close(pdu.ReasonShutdown)
 			return ctx.Err()
-		case err := <-readErr:
-			return err
+		case <-readDone:
+			return readErr
 		case <-ping.C:
 			if time.Since(s.lastRead()) < a.cfg.PingInterval {
 				continue
@@ -244,7 +272,7 @@ func (a *Subagent) Notify(ctx context.Context, vbs []smi.VarBind) error {
 // session is one open AgentX session over one connection.
 type session struct {
 	a    *Subagent
-	conn net.Conn
+	conn *rawConn
 	id   uint32
 
 	wmu  sync.Mutex
@@ -255,15 +283,35 @@ type session struct {
 	waiting map[uint32]chan *pdu.Packet
 
 	last atomic.Int64 // unix nanos of the last packet read
+
+	busyMu sync.Mutex  // serialises the Busy transitions
+	busy   atomic.Bool // as last reported to Config.Busy
+	busyCh chan struct{}
 }
 
-func newSession(a *Subagent, conn net.Conn) *session {
-	s := &session{a: a, conn: conn, waiting: map[uint32]chan *pdu.Packet{}}
+func newSession(a *Subagent, conn *rawConn) *session {
+	s := &session{a: a, conn: conn, waiting: map[uint32]chan *pdu.Packet{}, busyCh: make(chan struct{}, 1)}
 	s.last.Store(time.Now().UnixNano())
 	return s
 }
 
 func (s *session) lastRead() time.Time { return time.Unix(0, s.last.Load()) }
+
+// setBusy reports a change of busy to Config.Busy; it returns whether b
+// was a change.
+func (s *session) setBusy(b bool) bool {
+	if s.a.cfg.Busy == nil {
+		return false
+	}
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy.Load() == b {
+		return false
+	}
+	s.busy.Store(b)
+	s.a.cfg.Busy(b)
+	return true
+}
 
 // open sends Open and the registrations.
 func (s *session) open(ctx context.Context) error {
@@ -383,6 +431,15 @@ func (s *session) send(p *pdu.Packet) error {
 	return nil
 }
 
+// yieldEvery is how long the reader serves back-to-back requests before
+// yielding its P (measured: useful with 10 modules walked at once), and
+// before it reports the session busy. Requests are back to back while less
+// than backToBack apart (a loaded machine stretches a walk's gaps).
+const (
+	yieldEvery = 2 * time.Millisecond
+	backToBack = 10 * time.Millisecond
+)
+
 // readLoop reads packets until the connection fails. Requests from the
 // master are answered here, in order, without hand-offs: the master waits
 // for each answer anyway, and this keeps the round trip short.
@@ -395,7 +452,9 @@ func (s *session) readLoop() error {
 		}
 		s.pmu.Unlock()
 	}()
-	r := pdu.NewReader(bufio.NewReaderSize(newSpinReader(s.conn, s.a.cfg.Spin), 64<<10), s.a.cfg.MaxPayload)
+	r := pdu.NewReader(bufio.NewReaderSize(s.conn, 64<<10), s.a.cfg.MaxPayload)
+	// busySince is when the current run of back-to-back requests began.
+	var busySince, prev int64
 	for {
 		p, err := r.Next()
 		if err != nil {
@@ -409,7 +468,8 @@ func (s *session) readLoop() error {
 			}
 			return fmt.Errorf("read: %w", err)
 		}
-		s.last.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		s.last.Store(now)
 		if p.Header.Type == pdu.TypeResponse {
 			s.pmu.Lock()
 			ch := s.waiting[p.Header.PacketID]
@@ -420,6 +480,24 @@ func (s *session) readLoop() error {
 			}
 			continue
 		}
+		// This goroutine keeps its P when read(2) returns at once, as it
+		// does all through a walk; let the rest of the process (the
+		// module's loop, timers) run every yieldEvery of continuous
+		// serving rather than wait for the runtime to preempt us. The
+		// first time, report the session busy.
+		if now-prev > int64(backToBack) {
+			busySince = now
+		} else if now-busySince > int64(yieldEvery) {
+			if !s.busy.Load() && s.setBusy(true) {
+				select { // arm the quiet timer
+				case s.busyCh <- struct{}{}:
+				default:
+				}
+			}
+			runtime.Gosched()
+			busySince = now
+		}
+		prev = now
 		if err := s.serve(p); err != nil {
 			return err
 		}

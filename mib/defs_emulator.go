@@ -38,6 +38,16 @@ func EmulatorObjects() []Object {
 		{"Queued", gauge32(), ReadOnly},
 		{"Dropped", counter32(), ReadOnly},
 	})
+	count := Syntax{Base: smi.TypeInteger, HasRange: true, Min: 0, Max: 2147483647}
+	d.table("cpsEmuIpMon", objs+".20", []string{"Index"}, []column{
+		{"Index", integer32(), NotAccessible}, {"Host", displayString(), ReadOnly},
+		{"Kind", enum("target", 1, "peer", 2), ReadOnly}, {"State", enum("up", 1, "down", 2), ReadOnly},
+		{"Misses", count, ReadOnly}, {"Successes", count, ReadOnly},
+		{"LastChange", timeTicks(), ReadOnly}, {"LastAnswer", timeTicks(), ReadOnly},
+	})
+	d.scalar("cpsEmuIpMonVerdict", objs+".21", enum("ok", 1, "degraded", 2, "failed", 3), ReadOnly)
+	d.scalar("cpsEmuIpMonReason", objs+".22", displayString(), ReadOnly)
+	d.scalar("cpsEmuStepDownReason", objs+".23", displayString(), ReadOnly)
 	notes := EmulatorArc + ".0"
 	d.notification("cpsEmuHeartbeat", notes+".1", "cpsEmuModuleName", "cpsEmuHeartbeats")
 	d.notification("cpsEmuRoleChange", notes+".2", "cpsEmuModuleName", "cpsEmuPreviousPrimary", "cpsEmuRoleChangeReason")

@@ -10,14 +10,24 @@
 //  1. A module that cannot communicate over Ethernet (link down or invalid
 //     IP configuration) is ineligible: CanPrimary false, never Primary.
 //     CanPrimary falls at once and rises only after HealthyChecks
-//     consecutive healthy checks (one per hello).
+//     consecutive healthy checks (one per hello). A subnet its IP monitor
+//     declares failed (SetMonitorFailed) makes it ineligible too, from the
+//     monitor's verdict to the monitor's recovery, which has its own
+//     hysteresis (stack/ipmon).
 //  2. Preference ranks always > yes > no; a module drops out when it sees
 //     an eligible live module of higher rank.
-//  3. Among the remaining candidates an incumbent Primary keeps the role;
-//     a recovered former Primary comes back as Standby.
-//  4. Otherwise the lowest ID (MAC address) wins; of two Primaries that
-//     meet (a healed partition) the same rules keep one, and the other
-//     steps down as soon as it hears the winner.
+//  3. Among the remaining candidates the Rule decides. VendorRule (the
+//     default, the vendor's): the module in the cabinet with the lowest
+//     BIA, then in the lowest slot, then (our tie-break) with the lowest
+//     MAC; a better module that becomes eligible takes the role back
+//     (see Preemption). IncumbentRule (PIX/ASA style): an incumbent
+//     Primary keeps the role among equals, a recovered former Primary
+//     comes back as Standby, and the same order decides only among
+//     modules none of which holds the role. Under both rules a Primary
+//     that took the role by ForceActive keeps it among equals, and among
+//     always(3) modules the order alone decides (AlwaysConflict).
+//  4. Of two Primaries that meet (a healed partition) the same rules keep
+//     one, and the other steps down as soon as it hears the winner.
 //  5. Break-before-make: a module becomes Primary only while no live peer
 //     claims the role; an outgoing Primary advertises Standby at once. A
 //     module about to become Primary first advertises a claim and waits
@@ -25,7 +35,8 @@
 //     same instant on each other's stale adverts hear each other's claims
 //     and the rules keep one.
 //  6. Start-up: a module that hears a Primary becomes Standby; one that
-//     hears nobody waits one holdtime, then decides.
+//     hears nobody waits one holdtime, then decides (always(3): at once,
+//     see Preemption).
 //  7. A module that stops gracefully advertises resignation, so a Standby
 //     takes over at once instead of after the holdtime.
 //  8. A paused module (a hung process, SIGSTOP) comes back as Standby. A
@@ -38,10 +49,33 @@
 //     every peer as unheard (what it knew of them is stale), and for one
 //     holdtime (a fresh start-up wait) is no candidate and advertises
 //     Yield, so that peers keep or elect a Primary without it. Then it
-//     takes part again by the rules above: an incumbent of equal or higher
-//     preference keeps the role. Silence caused by the network alone (loss,
+//     takes part again by the rules above: under IncumbentRule an
+//     incumbent of equal or higher preference keeps the role; under
+//     VendorRule, if it comes first, it takes the role back after the
+//     hysteresis (Preemption). Silence caused by the network alone (loss,
 //     a partition) is not a pause; two Primaries that meet after it are
 //     settled by rule 4.
+//
+// Preemption (a better module takes the role): the Primary steps down as
+// soon as it hears an eligible candidate that the rules put first (break-
+// before-make: it advertises Standby at once), and that candidate claims
+// the role only once no live peer says Primary, so there are never two.
+// A candidate of higher preference counts at once, and so does an
+// always(3) one among always(3) modules; one of the same preference below
+// always(3) (VendorRule) only once the Primary has heard it alive for
+// HealthyChecks hellos, the hysteresis a recovered link goes through too,
+// so that a module that restarts in a loop never takes the role. An
+// always(3) module does not wait for the others' negotiation: at start-up
+// it claims the role at once (its first advert makes a running Primary
+// answer at once; it steps down for it, break-before-make) instead of
+// waiting a holdtime.
+//
+// AlwaysConflict: more than one always(3) module in a stack (the vendor
+// warns it "will cause erratic behavior"). The emulator keeps the outcome
+// deterministic — the lowest (BIA, slot) of them is Primary — and every
+// module that sees two or more always(3) modules (itself included) says
+// so: AlwaysConflict() and an AlwaysConflict event, AlwaysConflictCleared
+// when it ends.
 //
 // A peer is dead only when it has been silent on both paths for a
 // holdtime; silence on one path only is a link failure, reported as an
@@ -61,7 +95,9 @@ package negotiation
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cpsmm/cpsmm/stack/ident"
@@ -70,6 +106,30 @@ import (
 // ID identifies a module: its MAC address, the project's one MAC type
 // (lowest wins: Less).
 type ID = ident.MAC
+
+// Rule is how the Primary is chosen among eligible modules of the same
+// preference.
+type Rule uint8
+
+// Rules.
+const (
+	// VendorRule: lowest (BIA, slot, MAC) first; a better module that
+	// becomes eligible takes the role back.
+	VendorRule Rule = iota
+	// IncumbentRule: the incumbent Primary keeps the role among equals
+	// (stack file negotiation: {preempt: false}).
+	IncumbentRule
+)
+
+func (r Rule) String() string {
+	switch r {
+	case VendorRule:
+		return "vendor"
+	case IncumbentRule:
+		return "incumbent"
+	}
+	return fmt.Sprintf("rule(%d)", uint8(r))
+}
 
 // Want is cpsmm100WantPrimary: yes(1), no(2), always(3).
 type Want uint8
@@ -138,6 +198,7 @@ const (
 // change). Seq grows with every advert a module sends.
 type Advert struct {
 	From      ID
+	Slot      ident.Slot // where the module sits: the order of VendorRule
 	Seq       uint64
 	Role      Role
 	Eligible  bool
@@ -146,6 +207,7 @@ type Advert struct {
 	Takeover  bool // ForceActive: claims the Primary role
 	Claim     bool // about to become Primary (see ClaimWait)
 	Yield     bool // eligible, but takes the role from no live Primary
+	Forced    bool // Primary by ForceActive: keeps the role among equals
 }
 
 // ClaimWait is how long a module announces its claim before it becomes
@@ -166,9 +228,11 @@ const HealthyChecks = 4
 // Config is a node's configuration.
 type Config struct {
 	ID       ID
+	Slot     ident.Slot // the module's cabinet (BIA) and slot
 	Hello    time.Duration
 	Holdtime time.Duration
 	Want     Want
+	Rule     Rule
 	// Schedule places the periodic hellos (zero: every Hello from the
 	// last one).
 	Schedule Schedule
@@ -218,6 +282,12 @@ func (c *Config) Validate() error {
 	if c.Want == 0 {
 		c.Want = WantYes
 	}
+	if c.Rule > IncumbentRule {
+		return fmt.Errorf("negotiation: unknown rule %d", c.Rule)
+	}
+	if c.Slot.Cabinet < 0 || c.Slot.Cabinet > 255 || c.Slot.Slot < 0 || c.Slot.Slot > 32 {
+		return fmt.Errorf("negotiation: slot %s out of range (0..255/0..32)", c.Slot)
+	}
 	return nil
 }
 
@@ -230,12 +300,15 @@ const (
 	CanPrimaryChanged
 	PeerAlive
 	PeerDead
-	LinkFailure  // a peer is heard on one path only
-	LinkRestored // heard on both paths again
+	LinkFailure           // a peer is heard on one path only
+	LinkRestored          // heard on both paths again
+	AlwaysConflict        // two or more always(3) modules (Reason names them)
+	AlwaysConflictCleared // at most one again
 )
 
 func (k EventKind) String() string {
-	return [...]string{"", "role-changed", "can-primary-changed", "peer-alive", "peer-dead", "link-failure", "link-restored"}[k]
+	return [...]string{"", "role-changed", "can-primary-changed", "peer-alive", "peer-dead", "link-failure", "link-restored",
+		"always-conflict", "always-conflict-cleared"}[k]
 }
 
 // Event is something the application may log or report.
@@ -285,6 +358,7 @@ type Node struct {
 	want    Want
 	linkUp  bool
 	ipValid bool
+	monFail bool // the IP monitor declares the subnet failed
 	healthy int
 	can     bool
 
@@ -297,6 +371,8 @@ type Node struct {
 	yielding   bool      // after ForceStandby: no preemption of the new Primary
 	claimSince time.Time // when our claim to the role began (zero: none)
 	takeover   bool
+	forced     bool // Primary by ForceActive
+	conflict   []ID // the always(3) modules, when more than one
 	resigning  bool
 
 	lastSent    time.Time // when we last advertised
@@ -320,7 +396,10 @@ func New(cfg Config, now time.Time) (*Node, error) {
 	n := &Node{cfg: cfg, start: now, now: now, want: cfg.Want, linkUp: true, ipValid: true,
 		healthy: HealthyChecks, can: true, peers: map[ID]*peer{}, nextHello: now, seq: uint64(now.UnixNano())}
 	n.ready.Role, n.ready.CanPrimary = Initializing, true
-	n.advertise()
+	n.decide() // always(3) claims at once
+	if len(n.ready.Adverts) == 0 {
+		n.advertise()
+	}
 	n.nextHello = cfg.Schedule.Next(now, cfg.Hello)
 	return n, nil
 }
@@ -336,6 +415,14 @@ func (n *Node) Want() Want { return n.want }
 
 // ActiveSince is when the node last became Primary (zero if it is not).
 func (n *Node) ActiveSince() time.Time { return n.activeSince }
+
+// Rule returns the election rule.
+func (n *Node) Rule() Rule { return n.cfg.Rule }
+
+// AlwaysConflict returns the always(3) modules this node sees (itself
+// included) when there are more than one, sorted by the rules' order (the
+// first is the one that holds the role); nil otherwise.
+func (n *Node) AlwaysConflict() []ID { return append([]ID(nil), n.conflict...) }
 
 // LastFailover returns when and why the role last changed.
 func (n *Node) LastFailover() (time.Time, string) { return n.lastFailover, n.lastReason }
@@ -370,9 +457,9 @@ func (n *Node) event(kind EventKind, peer ID, path Path, reason string) {
 func (n *Node) advertise() {
 	n.seq++
 	n.lastSent = n.now
-	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
+	n.ready.Adverts = append(n.ready.Adverts, Advert{From: n.cfg.ID, Slot: n.cfg.Slot, Seq: n.seq, Role: n.role, Eligible: n.can && !n.resigning,
 		Want: n.want, Resigning: n.resigning || n.now.Before(n.outUntil), Takeover: n.takeover, Claim: !n.claimSince.IsZero(),
-		Yield: n.yielding || n.now.Before(n.rejoinUntil)})
+		Yield: n.yielding || n.now.Before(n.rejoinUntil), Forced: n.forced && n.role == Primary})
 }
 
 // PausedReason is the reason of the role change of a Primary back from a
@@ -415,9 +502,11 @@ func (n *Node) setRole(r Role, reason string) {
 	n.lastFailover, n.lastReason = n.now, reason
 	if r == Primary {
 		n.activeSince = n.now
+		n.forced = n.takeover
 		n.takeover = false
 	} else {
 		n.activeSince = time.Time{}
+		n.forced = false
 	}
 	n.event(RoleChanged, ID{}, 0, reason)
 	n.advertise() // at once: break-before-make relies on it
@@ -489,6 +578,9 @@ func (n *Node) Deadline() time.Time {
 		}
 		if p.alive {
 			at(p.since.Add(n.cfg.Holdtime))
+			if n.role == Primary {
+				at(p.since.Add(n.settle()))
+			}
 		}
 	}
 	if !n.claimSince.IsZero() {
@@ -528,11 +620,36 @@ func (n *Node) check() {
 	if n.linkUp && n.ipValid {
 		if n.healthy < HealthyChecks {
 			n.healthy++
-			if n.healthy == HealthyChecks {
+			if n.healthy == HealthyChecks && !n.monFail {
 				n.setCan(true, "Ethernet healthy for 4 checks")
 			}
 		}
 	}
+}
+
+// MonitorFailedReason is the reason of the loss of eligibility, and of
+// the step-down of a Primary, when the IP monitor declares the subnet
+// failed.
+const MonitorFailedReason = "IP monitor: subnet failed"
+
+// SetMonitorFailed sets the IP monitor's verdict: a failed subnet makes
+// the module ineligible at once (a Primary steps down, with
+// MonitorFailedReason); a recovered one eligible again at once if the
+// link and IP configuration have been healthy for HealthyChecks checks
+// (the monitor's own hysteresis has already passed).
+func (n *Node) SetMonitorFailed(now time.Time, failed bool) {
+	n.Tick(now)
+	if failed == n.monFail {
+		return
+	}
+	n.monFail = failed
+	if failed {
+		n.setCan(false, MonitorFailedReason)
+	} else if n.linkUp && n.ipValid && n.healthy >= HealthyChecks {
+		n.setCan(true, "IP monitor: subnet recovered")
+	}
+	n.advertise()
+	n.decide()
 }
 
 func (n *Node) setCan(can bool, reason string) {
@@ -721,9 +838,24 @@ func (n *Node) withdraw() {
 
 type candidate struct {
 	id        ID
+	slot      ident.Slot
 	rank      int
-	incumbent bool
+	incumbent bool // holds the role in a way the rule keeps among equals
 	takeover  bool
+}
+
+// before reports whether a comes before b in the order of rule 3: the
+// lowest cabinet (BIA), then the lowest slot, then the lowest MAC.
+func (a candidate) before(b candidate) bool { return before(a.slot, a.id, b.slot, b.id) }
+
+func before(as ident.Slot, aid ID, bs ident.Slot, bid ID) bool {
+	if as.Cabinet != bs.Cabinet {
+		return as.Cabinet < bs.Cabinet
+	}
+	if as.Slot != bs.Slot {
+		return as.Slot < bs.Slot
+	}
+	return aid.Less(bid)
 }
 
 // better reports whether a beats b by the rules.
@@ -737,8 +869,19 @@ func better(a, b candidate) bool {
 	if a.incumbent != b.incumbent {
 		return a.incumbent
 	}
-	return a.id.Less(b.id)
+	return a.before(b)
 }
+
+// keeps reports whether a Primary of the given preference keeps the role
+// among equals: one that took it by force always, under IncumbentRule any
+// but an always(3) one (among those the order decides).
+func (n *Node) keeps(rank int, forced bool) bool {
+	return forced || (n.cfg.Rule == IncumbentRule && rank < WantAlways.rank())
+}
+
+// settle is how long a Primary hears a candidate of its own preference
+// before it steps down for it (VendorRule): the eligibility hysteresis.
+func (n *Node) settle() time.Duration { return time.Duration(HealthyChecks) * n.cfg.Hello }
 
 // decide applies the rules to the current view, until they change nothing
 // more (a new role changes whom the rules count: a module past its
@@ -749,9 +892,47 @@ func (n *Node) decide() {
 		r := n.role
 		n.decideOnce()
 		if n.role == r {
-			return
+			break
 		}
 	}
+	n.checkConflict()
+}
+
+// checkConflict notes the always(3) modules in view (itself included) and
+// reports when there come to be more than one, or no longer.
+func (n *Node) checkConflict() {
+	type mod struct {
+		id   ID
+		slot ident.Slot
+	}
+	var ms []mod
+	if n.want == WantAlways {
+		ms = append(ms, mod{n.cfg.ID, n.cfg.Slot})
+	}
+	for _, id := range n.order {
+		if p := n.peers[id]; p.alive && p.adv.Want == WantAlways {
+			ms = append(ms, mod{id, p.adv.Slot})
+		}
+	}
+	if len(ms) < 2 {
+		if n.conflict != nil {
+			n.conflict = nil
+			n.event(AlwaysConflictCleared, ID{}, 0, "at most one module wants always(3)")
+		}
+		return
+	}
+	sort.Slice(ms, func(i, j int) bool { return before(ms[i].slot, ms[i].id, ms[j].slot, ms[j].id) })
+	ids := make([]ID, len(ms))
+	desc := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.id
+		desc[i] = fmt.Sprintf("%s (%s)", m.slot, m.id)
+	}
+	if slices.Equal(ids, n.conflict) {
+		return
+	}
+	n.conflict = ids
+	n.event(AlwaysConflict, ids[0], 0, fmt.Sprintf("always(3) on %s: the first is Primary", strings.Join(desc, ", ")))
 }
 
 func (n *Node) decideOnce() {
@@ -775,7 +956,8 @@ func (n *Node) decideOnce() {
 		n.yielding = false // the Primary we yielded to is gone: a new election
 		n.advertise()
 	}
-	self := candidate{id: n.cfg.ID, rank: n.want.rank(), incumbent: n.role == Primary, takeover: n.takeover}
+	rank := n.want.rank()
+	self := candidate{id: n.cfg.ID, slot: n.cfg.Slot, rank: rank, incumbent: n.role == Primary && n.keeps(rank, n.forced), takeover: n.takeover}
 	selfIn := n.can && !n.now.Before(n.outUntil) && !n.yielding && !n.now.Before(n.rejoinUntil)
 	// Some module holds the role (then yielding modules do not compete).
 	primaryExists := n.role == Primary || otherPrimary
@@ -799,7 +981,13 @@ func (n *Node) decideOnce() {
 			// delay a takeover by a holdtime).
 			continue
 		}
-		c := candidate{id: id, rank: p.adv.Want.rank(), incumbent: p.adv.Role == Primary, takeover: p.adv.Takeover}
+		prank := p.adv.Want.rank()
+		if n.role == Primary && prank == rank && rank < WantAlways.rank() && p.adv.Role != Primary && !p.adv.Claim &&
+			!p.adv.Takeover && n.now.Sub(p.since) < n.settle() {
+			// Not heard for the hysteresis yet: no step-down for it.
+			continue
+		}
+		c := candidate{id: id, slot: p.adv.Slot, rank: prank, incumbent: p.adv.Role == Primary && n.keeps(prank, p.adv.Forced), takeover: p.adv.Takeover}
 		if !have || better(c, best) {
 			best, have = c, true
 		}
@@ -812,11 +1000,17 @@ func (n *Node) decideOnce() {
 			n.setRole(Standby, "heard an active Primary at start-up")
 			return
 		}
-		if n.now.Sub(n.start) < n.cfg.Holdtime {
+		// always(3) does not wait for the others' negotiation.
+		if n.now.Sub(n.start) < n.cfg.Holdtime && (n.want != WantAlways || !selfIn) {
+			n.withdraw() // an always(3) claim, if the preference changed
 			return
 		}
 		if selfBest {
-			n.claim("no Primary heard for a holdtime at start-up")
+			if n.now.Sub(n.start) < n.cfg.Holdtime {
+				n.claim("always(3): asserts the role at start-up")
+			} else {
+				n.claim("no Primary heard for a holdtime at start-up")
+			}
 		} else {
 			n.setRole(Standby, "another module wins at start-up")
 		}
@@ -827,10 +1021,12 @@ func (n *Node) decideOnce() {
 			n.withdraw()
 		}
 	case Primary:
-		if !n.can {
+		if !n.can && n.monFail {
+			n.setRole(Standby, MonitorFailedReason)
+		} else if !n.can {
 			n.setRole(Standby, "no longer eligible")
 		} else if !selfBest {
-			n.setRole(Standby, fmt.Sprintf("%s wins", best.id))
+			n.setRole(Standby, fmt.Sprintf("%s at %s wins", best.id, best.slot))
 		}
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
-// TestRandomSchedules runs ten thousand random schedules of boots, kills,
+// TestRandomSchedules runs twenty thousand random schedules, each under
+// both rules (VendorRule and IncumbentRule), of boots, kills,
 // hangs, pauses and resumptions (SIGSTOP, SIGCONT: the clock of the
 // resumed module jumps, what reached it meanwhile is read at once),
 // restarts, link flaps, IP changes, WantPrimary changes, forced
@@ -20,12 +21,16 @@ import (
 //   - safety: two modules that hear each other are never both Primary for
 //     longer than one hello (the time for the loser to hear the winner
 //     after they meet);
+//   - never two Primaries: no module becomes Primary while another that it
+//     has heard (without loss) for a holdtime is Primary: a takeover, by
+//     preemption or otherwise, is break-before-make;
 //   - a module resumed after it sent nothing for a holdtime is not Primary
 //     in its first Ready, and says neither Primary nor a claim for a
 //     holdtime (rule 8);
-//   - when such a module resumes beside a single Primary it hears, of equal
-//     or higher preference, that incumbent keeps the role until the next
-//     disturbance (unless a module of higher preference takes it) and the
+//   - when such a module resumes beside a single Primary it hears, which
+//     the rules put before it (IncumbentRule: of equal or higher
+//     preference), that incumbent keeps the role until the next
+//     disturbance (unless a module the rules put first takes it) and the
 //     resumed module does not take it;
 //   - liveness: once the disturbances stop and every live module is
 //     connected, exactly one Primary exists within holdtime + 2 × hello
@@ -35,9 +40,12 @@ import (
 // The nodes are ticked only at their deadlines (TestDeadline shows that this
 // is the same as ticking them every millisecond).
 func TestRandomSchedules(t *testing.T) {
-	runs := 10000
-	if testing.Short() {
-		runs = 1000
+	runs := 20000
+	switch {
+	case testing.Short():
+		runs = 2000
+	case raceEnabled:
+		runs = 2500
 	}
 	// Two shards, run in parallel: the machine has two cores.
 	var shards [2]schedStats
@@ -46,8 +54,10 @@ func TestRandomSchedules(t *testing.T) {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
 				for seed := int64(1 + i); seed <= int64(runs); seed += int64(len(shards)) {
-					if err := randomSchedule(seed, schedOpts{byDeadline: true, stats: &shards[i]}); err != nil {
-						t.Fatalf("seed %d: %v", seed, err)
+					for _, rule := range []Rule{VendorRule, IncumbentRule} {
+						if err := randomSchedule(seed, schedOpts{byDeadline: true, stats: &shards[i], rule: rule}); err != nil {
+							t.Fatalf("seed %d, %s rule: %v", seed, rule, err)
+						}
 					}
 				}
 			})
@@ -58,10 +68,12 @@ func TestRandomSchedules(t *testing.T) {
 		st.resumed += sh.resumed
 		st.pausedPrimaries += sh.pausedPrimaries
 		st.incumbents += sh.incumbents
+		st.takebacks += sh.takebacks
+		st.alwaysConflicts += sh.alwaysConflicts
 	}
 	t.Logf("%+v", st)
 	// The schedules must exercise what they claim to.
-	if st.pausedPrimaries < runs/10 || st.incumbents < runs/20 {
+	if st.pausedPrimaries < runs/10 || st.incumbents < runs/20 || st.takebacks < runs/10 || st.alwaysConflicts < runs/10 {
 		t.Fatalf("too few cases in %d schedules: %+v", runs, st)
 	}
 }
@@ -71,6 +83,8 @@ type schedStats struct {
 	resumed         int // resumptions after a holdtime's silence
 	pausedPrimaries int // of a module that was Primary
 	incumbents      int // beside a single Primary it hears
+	takebacks       int // VendorRule: a Primary stepped down for a module of its preference
+	alwaysConflicts int // AlwaysConflict events
 }
 
 // TestDeadline: nodes ticked only at their deadlines and at arrivals behave
@@ -84,10 +98,11 @@ func TestDeadline(t *testing.T) {
 	total := 0
 	for seed := int64(1); seed <= int64(runs); seed++ {
 		var fine, sparse []string
-		if err := randomSchedule(seed, schedOpts{fine: true, trace: &fine}); err != nil {
+		rule := Rule(seed % 2)
+		if err := randomSchedule(seed, schedOpts{fine: true, trace: &fine, rule: rule}); err != nil {
 			t.Fatalf("seed %d, every millisecond: %v", seed, err)
 		}
-		if err := randomSchedule(seed, schedOpts{fine: true, byDeadline: true, trace: &sparse}); err != nil {
+		if err := randomSchedule(seed, schedOpts{fine: true, byDeadline: true, trace: &sparse, rule: rule}); err != nil {
 			t.Fatalf("seed %d, at deadlines: %v", seed, err)
 		}
 		total += len(fine)
@@ -116,6 +131,7 @@ type schedOpts struct {
 	fine, byDeadline bool
 	trace            *[]string
 	stats            *schedStats
+	rule             Rule
 }
 
 func randomSchedule(seed int64, o schedOpts) error {
@@ -130,6 +146,7 @@ func randomSchedule(seed int64, o schedOpts) error {
 		s.cfg.Schedule = Schedule{Align: true, Phase: time.Duration(seed) * time.Millisecond % hello}
 	}
 	s.byDeadline = o.byDeadline
+	s.cfg.Rule = o.rule
 	if o.fine {
 		s.step = time.Millisecond
 	}
@@ -141,10 +158,34 @@ func randomSchedule(seed int64, o schedOpts) error {
 	// quiet[name]: a resumed module says neither Primary nor a claim
 	// before then.
 	quiet := map[string]time.Time{}
+	// Pairs that hear each other, since when: two Primaries may meet (a
+	// healed partition, a cut mended) but must settle within a hello.
+	since := map[string]time.Time{}
 	s.onReady = func(name string, rd Ready) {
 		if o.trace != nil {
 			*o.trace = append(*o.trace, fmt.Sprintf("%s %s %s can=%v adverts=%+v events=%+v",
 				s.now.Format("05.000"), name, rd.Role, rd.CanPrimary, rd.Adverts, rd.Events))
+		}
+		for _, e := range rd.Events {
+			switch {
+			case e.Kind == AlwaysConflict:
+				o.stats.alwaysConflicts++
+			case e.Kind == RoleChanged && e.Role == Standby && o.rule == VendorRule && strings.HasSuffix(e.Reason, " wins"):
+				o.stats.takebacks++
+			case e.Kind == RoleChanged && e.Role == Primary && violation == nil:
+				// Break-before-make: no other Primary that this module
+				// has heard, without loss, for a holdtime.
+				for _, other := range s.names() {
+					key := pairKey(name, other)
+					t0, ok := since[key]
+					if d, ok := s.dropped[key]; ok && d.After(t0) {
+						t0 = d // a loss between the checks
+					}
+					if on := s.nodes[other]; other != name && ok && s.now.Sub(t0) >= hold && !on.hung && on.n.Role() == Primary {
+						violation = fmt.Errorf("%s became Primary while %s, heard for %s, was Primary", name, other, s.now.Sub(t0))
+					}
+				}
+			}
 		}
 		if violation != nil || !s.now.Before(quiet[name]) {
 			return
@@ -174,6 +215,9 @@ func randomSchedule(seed int64, o schedOpts) error {
 	wants := []Want{WantYes, WantNo, WantAlways}
 	for i, n := range nodes {
 		ids[n] = ident.MACFromUint64(uint64(i + 1 + r.Intn(3)*10))
+		// Cabinets and slots in an order unrelated to the MACs, at times
+		// the same twice.
+		s.at[n] = ident.At(ident.Cabinet(1+r.Intn(2)), int32(1+r.Intn(3)))
 	}
 	// Pairs that hear each other and are both Primary, since when.
 	dual := map[string]time.Time{}
@@ -184,14 +228,11 @@ func randomSchedule(seed int64, o schedOpts) error {
 		}
 		return s.connected(x, y, Backplane) || s.connected(x, y, Ethernet)
 	}
-	// Pairs that hear each other, since when: two Primaries may meet (a
-	// healed partition, a cut mended) but must settle within a hello.
-	since := map[string]time.Time{}
 	// watch: an incumbent Primary and a module resumed beside it.
 	var watch *struct{ inc, x string }
 	outranked := func(p *simNode) bool {
 		for _, sn := range s.nodes {
-			if sn != p && !sn.hung && sn.n.CanPrimary() && sn.n.Want().rank() > p.n.Want().rank() {
+			if sn != p && !sn.hung && sn.n.CanPrimary() && outranks(sn.n, p.n) {
 				return true
 			}
 		}
@@ -204,6 +245,9 @@ func randomSchedule(seed int64, o schedOpts) error {
 			key = to + from
 		}
 		t0, ok := since[key]
+		if d, dropped := s.dropped[key]; dropped && d.After(t0) {
+			t0 = d // a loss between the checks
+		}
 		if violation == nil && ok && x.n.Role() == Primary && y.n.Role() == Primary && s.now.Sub(t0) > hello+s.step {
 			violation = fail("%s and %s, hearing each other since %s, are both Primary", from, to, s.now.Sub(t0))
 		}
@@ -283,7 +327,7 @@ func randomSchedule(seed int64, o schedOpts) error {
 		if sn.n.Role() == Primary {
 			return fail("%s is Primary at once after a pause", name)
 		}
-		if clean && hearEachOther(name, ps[0]) && s.nodes[ps[0]].n.Want().rank() >= sn.n.Want().rank() {
+		if clean && hearEachOther(name, ps[0]) && !outranks(sn.n, s.nodes[ps[0]].n) {
 			watch = &struct{ inc, x string }{ps[0], name}
 			o.stats.incumbents++
 		}
@@ -306,8 +350,8 @@ func randomSchedule(seed int64, o schedOpts) error {
 		live := sn != nil && !sn.hung
 		switch k := r.Intn(16); {
 		case k == 0 && sn == nil:
-			_ = s.boot(n, ids[n], wants[r.Intn(3)])
 			delete(quiet, n) // a new process
+			_ = s.boot(n, ids[n], wants[r.Intn(3)])
 			what = "boot " + n
 		case k == 1:
 			s.kill(n)
@@ -368,8 +412,8 @@ func randomSchedule(seed int64, o schedOpts) error {
 			}
 			what = "drop " + n + ">" + other
 		case k == 12 && sn != nil && sn.hung:
-			_ = s.boot(n, ids[n], sn.n.Want())
 			delete(quiet, n) // a new process
+			_ = s.boot(n, ids[n], sn.n.Want())
 			what = "restart " + n
 		default:
 			what = "nothing"
@@ -446,20 +490,34 @@ func randomSchedule(seed int64, o schedOpts) error {
 	return nil
 }
 
+// outranks reports whether the rules put a, an eligible module, before b,
+// the Primary: whether a would take the role from b.
+func outranks(a, b *Node) bool {
+	ca := candidate{id: a.cfg.ID, slot: a.cfg.Slot, rank: a.want.rank()}
+	cb := candidate{id: b.cfg.ID, slot: b.cfg.Slot, rank: b.want.rank(), incumbent: b.keeps(b.want.rank(), b.forced)}
+	return better(ca, cb)
+}
+
 // FuzzStep: arbitrary adverts never make a node panic, and an ineligible
 // node never becomes Primary whatever it hears.
 func FuzzStep(f *testing.F) {
-	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100))
-	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64) {
+	f.Add(uint64(2), uint64(5), uint8(2), true, uint8(1), false, true, uint8(1), int64(100), uint8(1), uint8(2), false)
+	f.Fuzz(func(t *testing.T, from, seq uint64, role uint8, eligible bool, want uint8, resigning, takeover bool, path uint8, dt int64,
+		cabinet, slot uint8, incumbent bool) {
 		now := time.Unix(100, 0)
-		n, err := New(Config{ID: ident.MACFromUint64(1)}, now)
+		rule := VendorRule
+		if incumbent {
+			rule = IncumbentRule
+		}
+		n, err := New(Config{ID: ident.MACFromUint64(1), Slot: ident.At(1, 1), Rule: rule}, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.SetLink(now, false)
 		for i := 0; i < 5; i++ {
 			now = now.Add(time.Duration(dt%int64(10*time.Second)) + time.Millisecond)
-			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible, Want: Want(want), Resigning: resigning, Takeover: takeover})
+			n.Step(now, Path(path), Advert{From: ident.MACFromUint64(from), Seq: seq + uint64(i), Role: Role(role), Eligible: eligible,
+				Want: Want(want), Resigning: resigning, Takeover: takeover, Slot: ident.At(ident.Cabinet(cabinet), int32(slot))})
 			n.Tick(now)
 			if n.Role() == Primary {
 				t.Fatal("an ineligible node became Primary")

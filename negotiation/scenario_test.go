@@ -16,8 +16,11 @@ import (
 // etcd-io/raft's: a command per line, and after a command whose output is
 // checked, the expected output between "----" and a blank line.
 //
-//	config hello=1s holdtime=3s     timers for the nodes booted after it
-//	boot a id=1 [want=yes|no|always]
+//	config hello=1s holdtime=3s [rule=vendor|incumbent]
+//	                                timers and rule for the nodes booted after it
+//	                                (default: VendorRule)
+//	boot a id=1 [want=yes|no|always] [at=CABINET/SLOT]
+//	                                (roles then shows at= for it; default 0/0)
 //	tick 2s                         advance the clock (10 steps per hello)
 //	kill a | hang a | restart a
 //	pause a / resume a              pause (like hang: no ticks, nothing in or out;
@@ -26,9 +29,14 @@ import (
 //	cut a backplane|ethernet  / uncut a backplane|ethernet
 //	partition a b | c  / heal
 //	link a down|up  / ip a invalid|valid  / want a always
+//	monitor a failed|ok             the IP monitor's verdict
 //	force-active a / force-standby a / shutdown a   (print ok or the error)
 //	drop a>b 3                      drop a's next 3 adverts to b
 //	roles / peers a / events a      (print)
+//	max-primaries                   the most live Primaries at any instant
+//	                                (after every tick and delivery) since the
+//	                                last max-primaries (print)
+//	conflict a                      a's AlwaysConflict (print)
 //
 // REWRITE=1 go test ./negotiation rewrites the expected outputs.
 func TestScenarios(t *testing.T) {
@@ -133,6 +141,17 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 	case "config":
 		for _, kv := range f[1:] {
 			k, v, _ := strings.Cut(kv, "=")
+			if k == "rule" {
+				switch v {
+				case "vendor":
+					s.cfg.Rule = VendorRule
+				case "incumbent":
+					s.cfg.Rule = IncumbentRule
+				default:
+					return "", fmt.Errorf("rule %q", v)
+				}
+				continue
+			}
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				return "", err
@@ -162,6 +181,12 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 					return "", err
 				}
 				want = w
+			case "at":
+				at, err := ident.ParseSlot(v)
+				if err != nil {
+					return "", err
+				}
+				s.at[arg(1)] = at
 			}
 		}
 		ids[arg(1)], wants[arg(1)] = id, want
@@ -229,6 +254,13 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		}
 		sn.n.SetIPValid(s.now, arg(2) == "valid")
 		s.flush()
+	case "monitor":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		sn.n.SetMonitorFailed(s.now, arg(2) == "failed")
+		s.flush()
 	case "want":
 		sn, err := node(arg(1))
 		if err != nil {
@@ -269,6 +301,25 @@ func (s *sim) exec(cmd string, ids map[string]ID, wants map[string]Want) (string
 		s.drop[arg(1)] += n
 	case "roles":
 		return s.roles(), nil
+	case "max-primaries":
+		m := s.maxPrimaries
+		s.countPrimaries()
+		s.maxPrimaries = 0
+		s.countPrimaries()
+		return fmt.Sprintf("%d\n", m), nil
+	case "conflict":
+		sn, err := node(arg(1))
+		if err != nil {
+			return "", err
+		}
+		var ns []string
+		for _, id := range sn.n.AlwaysConflict() {
+			ns = append(ns, s.nameOf(id))
+		}
+		if len(ns) == 0 {
+			return "none\n", nil
+		}
+		return strings.Join(ns, " ") + "\n", nil
 	case "peers":
 		if _, err := node(arg(1)); err != nil {
 			return "", err

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // sim is a simulated stack: nodes, a clock, and two paths between every
@@ -27,6 +29,9 @@ type sim struct {
 	group map[string]int
 	// drop[from+">"+to]: adverts still to drop.
 	drop map[string]int
+	// dropped[pairKey(a, b)]: when an advert between a and b was last
+	// dropped.
+	dropped map[string]time.Time
 	// changes counts role changes per node (for the property test).
 	changes map[string]int
 	// names of every ID ever booted, for printing.
@@ -35,6 +40,11 @@ type sim struct {
 	onDeliver func(from, to string, path Path, a Advert)
 	// onReady, if set, is told of every Ready with adverts or events.
 	onReady func(name string, rd Ready)
+	// at[name]: where the node sits (cabinet/slot), for its Config.
+	at map[string]ident.Slot
+	// maxPrimaries is the most live Primaries seen at once (after every
+	// tick and every delivery) since it was last reset.
+	maxPrimaries int
 }
 
 type simNode struct {
@@ -62,7 +72,29 @@ const queueCap = 16
 func newSim(hello, hold time.Duration) *sim {
 	return &sim{now: time.Unix(1000, 0), step: hello / 10, cfg: Config{Hello: hello, Holdtime: hold},
 		nodes: map[string]*simNode{}, cut: map[string]map[Path]bool{}, group: map[string]int{},
-		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}}
+		drop: map[string]int{}, changes: map[string]int{}, idNames: map[ID]string{}, at: map[string]ident.Slot{},
+		dropped: map[string]time.Time{}}
+}
+
+// pairKey names the pair of nodes a and b, in either order.
+func pairKey(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return a + b
+}
+
+// countPrimaries notes how many live nodes are Primary now.
+func (s *sim) countPrimaries() {
+	k := 0
+	for _, sn := range s.nodes {
+		if !sn.hung && sn.n.Role() == Primary {
+			k++
+		}
+	}
+	if k > s.maxPrimaries {
+		s.maxPrimaries = k
+	}
 }
 
 // names returns the nodes' names, sorted (not to be modified).
@@ -84,7 +116,7 @@ func (s *sim) kill(name string) {
 
 func (s *sim) boot(name string, id ID, want Want) error {
 	cfg := s.cfg
-	cfg.ID, cfg.Want = id, want
+	cfg.ID, cfg.Want, cfg.Slot = id, want, s.at[name]
 	n, err := New(cfg, s.now)
 	if err != nil {
 		return err
@@ -149,6 +181,7 @@ func (s *sim) flush() {
 							if s.drop[key]--; s.drop[key] == 0 {
 								delete(s.drop, key)
 							}
+							s.dropped[pairKey(name, to)] = s.now
 							continue
 						}
 					}
@@ -161,6 +194,7 @@ func (s *sim) flush() {
 								s.onDeliver(name, to, path, a)
 							}
 							dst.n.Step(s.now, path, a)
+							s.countPrimaries()
 							moved = true
 						}
 					}
@@ -216,6 +250,7 @@ func (s *sim) next(end time.Time) {
 				sn.n.Tick(s.now)
 			}
 		}
+		s.countPrimaries()
 		s.flush()
 		return
 	}
@@ -239,6 +274,7 @@ func (s *sim) next(end time.Time) {
 			sn.n.Tick(s.now)
 		}
 	}
+	s.countPrimaries()
 	s.flush()
 }
 
@@ -257,7 +293,11 @@ func (s *sim) roles() string {
 		if sn.hung {
 			state = " (hung)"
 		}
-		fmt.Fprintf(&b, "%s %s can=%s want=%s%s\n", name, sn.n.Role(), yesno(sn.n.CanPrimary()), sn.n.Want(), state)
+		at := ""
+		if a, ok := s.at[name]; ok {
+			at = " at=" + a.String()
+		}
+		fmt.Fprintf(&b, "%s%s %s can=%s want=%s%s\n", name, at, sn.n.Role(), yesno(sn.n.CanPrimary()), sn.n.Want(), state)
 	}
 	return b.String()
 }

@@ -17,8 +17,8 @@ import (
 )
 
 // serveControl answers fault-injection commands on a unix socket, one line
-// each ("link down", "link up", "ethernet isolate"), with "ok" or
-// "error: ...". "link up" also ends an isolation. "status" answers the
+// each ("link down", "link up", "ethernet isolate", "ip down"), with "ok"
+// or "error: ...". "link up" also ends an isolation or an ip down. "status" answers the
 // member's negotiation state as one line of JSON.
 func serveControl(ctx context.Context, path string, mem *member.Member, notes *notifier, log logrus.FieldLogger) error {
 	_ = os.Remove(path)
@@ -57,7 +57,7 @@ func serveControl(ctx context.Context, path string, mem *member.Member, notes *n
 					fmt.Fprintln(c, string(b))
 					return
 				}
-				commands := map[string]member.Command{"link down": member.LinkDown, "link up": member.LinkUp, "ethernet isolate": member.EthernetIsolate}
+				commands := map[string]member.Command{"link down": member.LinkDown, "link up": member.LinkUp, "ethernet isolate": member.EthernetIsolate, "ip down": member.IPDown}
 				if mc, ok := commands[cmd]; !ok {
 					reply = fmt.Sprintf("error: unknown command %q", cmd)
 					log.WithFields(logrus.Fields{"command": cmd, "reason": "unknown command"}).Warn("control command refused")

@@ -29,8 +29,9 @@ const version = "cpsmm 0.1.0"
 func main() {
 	// One P: an idle module's CPU goes to waking up, and with two Ps each
 	// wake-up also wakes a second thread to look for work (measured on an
-	// idle stack here: 2.2 ms/s per module with one, 3.1 with two; the
-	// AgentX walk rate is the same). GOMAXPROCS in the environment wins.
+	// idle stack here: 2.2 ms/s per module with one, 3.1 with two). While
+	// snmpd walks the module, two (see walkProcs). GOMAXPROCS in the
+	// environment wins.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
@@ -51,7 +52,6 @@ func run(args []string) error {
 		stackFile  = fs.String("stack", "", "stack `file`: run as the module -name of that stack (identity and timers from the file)")
 		chassis    = fs.String("chassis", "", "backplane socket of the stack (unix:PATH or tcp:HOST:PORT); with -stack")
 		control    = fs.String("control", "", "fault-injection socket `path` (\"link down\", \"link up\"); with -stack")
-		spin       = fs.Duration("agentx-spin", 0, "how long the AgentX session polls for the master's next request before sleeping (0: the default, 500µs; negative: never)")
 	)
 	d := module.Default()
 	name := fs.String("name", d.Name, "module name")
@@ -142,7 +142,7 @@ func run(args []string) error {
 		Network: network, Address: address,
 		ID:    cat.ModuleID(),
 		Descr: "cpsmm emulated CPSMM100 " + cfg.Name, Registrations: regs,
-		Handler: m.Handler(), Spin: *spin,
+		Handler: m.Handler(), Busy: walkProcs(log),
 		Log: log.WithFields(logrus.Fields{"module": cfg.Name, "bia": cfg.Bia, "slot": cfg.Slot}),
 	})
 	if err != nil {
@@ -189,4 +189,25 @@ func parseAgentX(s string) (network, address string) {
 		return "tcp", strings.TrimPrefix(s, "tcp:")
 	}
 	return "unix", s
+}
+
+// walkProcs returns the subagent's Busy hook: two Ps while snmpd sends
+// AgentX requests back to back, one again once quiet. The session reads
+// its socket with a blocking read(2); with one P the runtime takes that P
+// back from the blocked read and wakes another thread to hold it on
+// nearly every request of a walk, which tripled the module's CPU per
+// varbind (README, Performance). Nil (no change) when GOMAXPROCS is set
+// in the environment or the machine has one CPU.
+func walkProcs(log logrus.FieldLogger) func(busy bool) {
+	if os.Getenv("GOMAXPROCS") != "" || runtime.NumCPU() < 2 {
+		return nil
+	}
+	return func(busy bool) {
+		procs := 1
+		if busy {
+			procs = 2
+		}
+		runtime.GOMAXPROCS(procs)
+		log.WithField("procs", procs).Debug("agentx requests back to back: procs set")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cpsmm/cpsmm/negotiation"
 	"github.com/cpsmm/cpsmm/stack/backplane"
 	"github.com/cpsmm/cpsmm/stack/ident"
+	"github.com/cpsmm/cpsmm/stack/ipmon"
 	"github.com/cpsmm/cpsmm/stack/member"
 	"github.com/cpsmm/cpsmm/stack/member/devcache"
 	"github.com/cpsmm/cpsmm/stack/module"
@@ -89,16 +90,47 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 			devs.Aggregation[ident.At(d.Cabinet, d.Slot)] = d.Ethernet
 		}
 	}
+	var mon *member.IPMonitor
+	if st.IPMonitor.Enabled {
+		im := st.IPMonitor
+		mon = &member.IPMonitor{Monitor: ipmon.Config{Interval: im.Interval, Misses: im.Misses, Successes: im.Successes,
+			Next: func(t time.Time) time.Time { return sched.Next(t, im.Interval) }},
+			Targets: map[string]netip.AddrPort{}, FollowGateway: len(im.Targets) == 0}
+		for _, a := range im.Targets {
+			mon.Monitor.Targets = append(mon.Monitor.Targets, a.String())
+		}
+		for a, at := range im.Hosts {
+			mon.Targets[a.String()] = at
+		}
+		if im.Peers {
+			mon.Peers = map[ident.MAC]netip.AddrPort{}
+			for _, o := range st.Modules {
+				if o.Name != sm.Name {
+					mon.Peers[o.MAC] = o.Ethernet()
+				}
+			}
+		}
+	}
 	network, address := parseAgentX(chassis)
 	if !filepath.IsAbs(address) && network == "unix" {
 		address, _ = filepath.Abs(address)
 	}
 	return member.New(member.Config{
-		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched},
+		Negotiation: negotiation.Config{Hello: st.Hello, Holdtime: st.Holdtime, Schedule: sched, Rule: stackRule(st),
+			Slot: ident.At(sm.Cabinet, sm.Slot)},
 		Transport: transport.Config{ID: backplane.ID(sm.MAC), Key: []byte(st.Key),
 			ChassisNetwork: network, ChassisAddr: address, Ethernet: sm.Ethernet(), Peers: peers},
-		Module: mod, Directory: dir, Devices: devs, Log: log, Names: names, RoleChanged: notes.RoleChanged,
+		Module: mod, Directory: dir, Devices: devs, Log: log, Names: names, RoleChanged: notes.RoleChanged, IPMonitor: mon,
 	})
+}
+
+// stackRule is the stack's election rule: the vendor's unless the stack
+// file says negotiation: {preempt: false}.
+func stackRule(st *stackfile.Stack) negotiation.Rule {
+	if st.Preempt {
+		return negotiation.VendorRule
+	}
+	return negotiation.IncumbentRule
 }
 
 // stackSchedule is the stack's grid of periodic sends (hellos and polls):

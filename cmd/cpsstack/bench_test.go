@@ -29,7 +29,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // kill -9 of the Primary's module process to the first SNMP answer
 // cpsIsPrimary yes(1) from another module (20 kills), at the default timers
 // and at 100 ms / 300 ms, and the takeover after a graceful stop (SIGTERM).
-// Targets: p99 <= holdtime + hello + 100 ms; graceful <= 300 ms.
+// Targets: p99 <= holdtime + hello + 100 ms; graceful <= 300 ms. Under
+// the vendor's rule: the restored m1 takes the role back before the next
+// fault, so every fault hits m1 and m2 takes over.
 // VRRP at its defaults (advertisement 1 s) takes 3 x 1 s + skew (~3.6 s
 // for priority 100).
 //
@@ -49,13 +51,13 @@ func BenchmarkFailover(b *testing.B) {
 				if err := syscall.Kill(s.pid(name), syscall.SIGKILL); err != nil {
 					b.Fatal(err)
 				}
-				q, d := s.waitPrimary(p, 30*time.Second)
+				_, d := s.waitPrimary(p, 30*time.Second)
 				took = append(took, d)
 				if out, err := s.cli("restore", name); err != nil {
 					b.Fatalf("restore: %v\n%s", err, out)
 				}
 				s.waitAnswers(p)
-				p = q
+				p = s.settled()
 			}
 			var graceful []time.Duration
 			for k := 0; k < 5; k++ {
@@ -63,13 +65,13 @@ func BenchmarkFailover(b *testing.B) {
 				if err := syscall.Kill(s.pid(name), syscall.SIGTERM); err != nil {
 					b.Fatal(err)
 				}
-				q, d := s.waitPrimary(p, 30*time.Second)
+				_, d := s.waitPrimary(p, 30*time.Second)
 				graceful = append(graceful, d)
 				if out, err := s.cli("restore", name); err != nil {
 					b.Fatalf("restore: %v\n%s", err, out)
 				}
 				s.waitAnswers(p)
-				p = q
+				p = s.settled()
 			}
 			var dual []time.Duration
 			for k := 0; k < 5; k++ {
@@ -86,6 +88,15 @@ func BenchmarkFailover(b *testing.B) {
 			_, _ = s.cli("down")
 		}
 	}
+}
+
+// settled waits, after a module's restore, until m1 (cabinet 1, slot 1)
+// has taken the role back, as the vendor's rule has it, and returns it:
+// the next fault then hits the Primary, not a module about to hand over.
+func (s *testStack) settled() int {
+	s.t.Helper()
+	s.waitOnly(0, "m1 takes the role back after its restore")
+	return 0
 }
 
 // cpuTime is the CPU time pid's threads have run: the sum of the first

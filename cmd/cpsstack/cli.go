@@ -82,14 +82,16 @@ func commands() []command {
 			summary: "serve a live page of the stack until interrupted",
 			example: "cpsstack web -controls"},
 		{name: "fail", group: "faults", operands: 2, flags: runFlag,
-			args: "[FILE] MODULE kill|hang|link-down|backplane-down|isolate\n" +
+			args: "[FILE] MODULE kill|hang|link-down|backplane-down|isolate|ip-down\n" +
 				"[FILE] device CABINET/SLOT link-down|fault|remove|insert\n" +
-				"[FILE] cabinet CABINET ps1-off|ps2-off|remove",
-			summary: "inject a fault into a module (kill: the module and its snmpd; hang: the module process), a converter or a cabinet",
+				"[FILE] cabinet CABINET ps1-off|ps2-off|remove\n" +
+				"[FILE] gateway IP down|loss PCT|delay DURATION",
+			summary: "inject a fault into a module (kill: the module and its snmpd; hang: the module process; ip-down: no IP on its Ethernet side, link up), " +
+				"a converter, a cabinet, or the gateway the IP monitors poll",
 			example: "cpsstack fail bmm-a kill"},
 		{name: "restore", group: "faults", operands: 1, flags: runFlag,
-			args:    "[FILE] MODULE | device CABINET/SLOT | cabinet CABINET",
-			summary: "clear every fault of a module (restarting what was killed), a converter or a cabinet",
+			args:    "[FILE] MODULE | device CABINET/SLOT | cabinet CABINET | gateway IP",
+			summary: "clear every fault of a module (restarting what was killed), a converter, a cabinet or a gateway",
 			example: "cpsstack restore bmm-a"},
 		{name: "want", group: "faults", operands: 2, flags: runFlag,
 			args:    "[FILE] MODULE yes|no|always",

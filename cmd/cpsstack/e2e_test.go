@@ -41,9 +41,10 @@ func freePortPair(t testing.TB, taken map[int]bool) int {
 // TestStackUpFailoverDown: cpsstack up starts a real three-module stack
 // (chassis, three snmpd, three cpsmm); kill -9 of the Primary moves the
 // role to another module, as its SNMP agent answers; cpsstack down leaves
-// no process behind.
+// no process behind. Under IncumbentRule (preempt: false), so that a
+// restored module stays Standby; TestElectionRule covers the vendor's.
 func TestStackUpFailoverDown(t *testing.T) {
-	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "yes", "yes", "yes")
+	s := startStackWith(t, 200*time.Millisecond, 600*time.Millisecond, incumbentRule, "yes", "yes", "yes")
 	cli, run := s.cli, s.run
 	out, err := cli("status", "-json")
 	var rows []row
@@ -192,6 +193,10 @@ func TestStackUpFailoverDown(t *testing.T) {
 	}
 }
 
+// incumbentRule is the stack file's selection of IncumbentRule, for
+// startStackWith: the incumbent keeps the role among equals.
+const incumbentRule = "negotiation: {preempt: false}\n"
+
 // waitOnly waits until module want is the only one that answers Primary.
 func (s *testStack) waitOnly(want int, what string) {
 	s.t.Helper()
@@ -305,9 +310,10 @@ const oidSysUpTime = ".1.3.6.1.2.1.1.3.0"
 
 // TestKilledModuleGoesSilent: `fail MODULE kill` takes the whole module
 // down, its snmpd included, so an NMS hears nothing from it (not even
-// sysUpTime); `restore` brings both back, and the module rejoins the stack.
+// sysUpTime); `restore` brings both back, and the module rejoins the stack
+// (as a Standby: preempt: false).
 func TestKilledModuleGoesSilent(t *testing.T) {
-	s := startStack(t, 200*time.Millisecond, 600*time.Millisecond, "yes", "yes", "yes")
+	s := startStackWith(t, 200*time.Millisecond, 600*time.Millisecond, incumbentRule, "yes", "yes", "yes")
 	p, _ := s.waitPrimary(-1, 15*time.Second)
 	s.waitOnly(p, "after up")
 	name := fmt.Sprintf("m%d", p+1)

@@ -16,7 +16,10 @@ import (
 // holdtimes; continued (SIGCONT), it answers cpsIsPrimary no(2) from its
 // very first answer on, the new Primary keeps the role, and at no moment
 // do two modules certainly answer yes. Three cycles, each under a role
-// watch that samples every module as fast as its agent answers.
+// watch that samples every module as fast as its agent answers. Under
+// IncumbentRule (preempt: false): under the vendor's, a resumed module
+// that comes first takes the role back after the hysteresis
+// (negotiation/testdata/vendor-takeback.txt).
 func TestHungPrimaryResumesAsStandby(t *testing.T) {
 	const (
 		hello, hold = 100 * time.Millisecond, 300 * time.Millisecond
@@ -24,7 +27,7 @@ func TestHungPrimaryResumesAsStandby(t *testing.T) {
 		minAnswers  = 20              // of the resumed module, after its resume
 		minRate     = 20              // Hz: the incumbent's samples after the resume
 	)
-	s := startStack(t, hello, hold, "yes", "yes", "yes")
+	s := startStackWith(t, hello, hold, incumbentRule, "yes", "yes", "yes")
 	p, _ := s.waitPrimary(-1, 15*time.Second)
 	s.waitOnly(p, "after up")
 	for cycle := 1; cycle <= 3; cycle++ {

@@ -13,7 +13,10 @@
 //	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
 //	cpsstack fail FILE cabinet CABINET ps1-off|ps2-off|remove
-//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET
+//	cpsstack fail FILE MODULE ip-down   no IP traffic in or out of its Ethernet side, link up
+//	cpsstack fail FILE gateway IP down|loss PCT|delay DURATION
+//	                        (the responder the IP monitors poll for that address)
+//	cpsstack restore FILE MODULE | device CABINET/SLOT | cabinet CABINET | gateway IP
 //	cpsstack want FILE MODULE yes|no|always
 //	                        set a module's WantPrimary through the Primary
 //	cpsstack web [-listen 127.0.0.1:8080] [-controls] FILE
@@ -126,6 +129,9 @@ func run(args []string) error {
 	if (c.name == "fail" || c.name == "restore") && (hasTarget(rest, 0) || hasTarget(rest, 1)) {
 		operands++ // fail [FILE] device B/S FAULT, restore [FILE] cabinet B
 	}
+	if c.name == "fail" && (hasArg(rest, 0) || hasArg(rest, 1)) {
+		operands++ // fail [FILE] gateway IP loss PCT
+	}
 	var file string
 	switch {
 	case len(rest) == operands+1:
@@ -210,11 +216,19 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 	if target {
 		want++
 	}
+	if !restoring && hasArg(ops, 0) {
+		want++
+	}
 	if len(ops) != want {
 		c, _, _ := lookup([]string{map[bool]string{false: "fail", true: "restore"}[restoring]})
 		return errors.New(c.shortUsage())
 	}
 	switch {
+	case target && ops[0] == "gateway" && !restoring:
+		if f := ops[2]; f != "down" && f != "loss" && f != "delay" {
+			return fmt.Errorf("unknown gateway fault %q: one of %s", f, strings.Join(gatewayFaults(), ", "))
+		}
+		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target && !restoring:
 		return ask(filepath.Join(dir, "chassis.ctl"), strings.Join(ops, " "))
 	case target:
@@ -227,14 +241,22 @@ func inject(file string, st *stackfile.Stack, dir string, restoring bool, ops []
 
 // Faults `cpsstack fail` offers, by target.
 func moduleFaults() []string {
-	return []string{"kill", "hang", "link-down", "backplane-down", "isolate"}
+	return []string{"kill", "hang", "link-down", "backplane-down", "isolate", "ip-down"}
 }
+func gatewayFaults() []string { return []string{"down", "loss", "delay"} }
 func deviceFaults() []string  { return []string{"link-down", "fault", "remove", "insert"} }
 func cabinetFaults() []string { return []string{"ps1-off", "ps2-off", "remove"} }
 
-// hasTarget tells whether operand i names a device or cabinet fault.
+// hasTarget tells whether operand i names a device, cabinet or gateway
+// fault.
 func hasTarget(rest []string, i int) bool {
-	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet")
+	return len(rest) > i && (rest[i] == "device" || rest[i] == "cabinet" || rest[i] == "gateway")
+}
+
+// hasArg tells whether operand i starts a gateway fault with an argument
+// (gateway IP loss PCT, gateway IP delay DURATION).
+func hasArg(rest []string, i int) bool {
+	return len(rest) > i+2 && rest[i] == "gateway" && (rest[i+2] == "loss" || rest[i+2] == "delay")
 }
 
 // runChassis carries the backplane until SIGTERM; its control socket takes
@@ -344,7 +366,8 @@ func answerAddress(w io.Writer, relay *stackaddr.Relay) {
 
 // chassisCommand carries out one line of the chassis control socket:
 // "cut MAC", "restore MAC" (a module's attachment), "device B/S FAULT",
-// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B".
+// "restore-device B/S", "cabinet B FAULT", "restore-cabinet B",
+// "gateway IP down|loss PCT|delay DURATION", "restore-gateway IP".
 func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error {
 	if len(f) == 2 && (f[0] == "cut" || f[0] == "restore") {
 		mac, err := net.ParseMAC(f[1])
@@ -370,6 +393,22 @@ func chassisCommand(ch *backplane.Chassis, host *chassis.Host, f []string) error
 			return err
 		}
 		return host.RestoreDevice(int32(at.Cabinet), at.Slot)
+	case (len(f) == 3 || len(f) == 4) && f[0] == "gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		arg := ""
+		if len(f) == 4 {
+			arg = f[3]
+		}
+		return host.GatewayFault(a, f[2], arg)
+	case len(f) == 2 && f[0] == "restore-gateway":
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			return fmt.Errorf("bad gateway address %q", f[1])
+		}
+		return host.RestoreGateway(a)
 	case len(f) == 3 && f[0] == "cabinet":
 		b, err := strconv.Atoi(f[1])
 		if err != nil {
@@ -727,6 +766,10 @@ func fail(st *stackfile.Stack, dir, name, action string) error {
 		return ask(filepath.Join(dir, name, "control.sock"), "link down")
 	case "backplane-down":
 		return ask(filepath.Join(dir, "chassis.ctl"), "cut "+sm.MAC.String())
+	case "ip-down":
+		// Its Ethernet side carries no IP (no adverts, no probes, no
+		// answers), its link up: only its IP monitor can tell.
+		return ask(filepath.Join(dir, name, "control.sock"), "ip down")
 	case "isolate":
 		// A partition: silent on both paths, but its link up, so it stays
 		// eligible and keeps (or takes) the Primary role on its side.
@@ -1027,6 +1070,9 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 	for _, m := range st.Modules {
 		names[m.MAC.String()] = m.Name
 	}
+	if w := alwaysWarning(rows, names); w != "" {
+		fmt.Println("\n" + w)
+	}
 	now := time.Now()
 	ago := func(t time.Time) string { return now.Sub(t).Round(time.Millisecond).String() + " ago" }
 	for _, r := range rows {
@@ -1064,6 +1110,25 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 			fmt.Printf("  peer %s (%d/%d): %s can=%v want=%s; %s, %s%s\n", names[p.MAC], p.Bia, p.Slot, alive, p.Eligible, p.Want,
 				path("backplane", p.Backplane), path("ethernet", p.Ethernet), note)
 		}
+		if im := n.IPMonitor; im != nil {
+			fmt.Printf("  ip monitor: %s; a poll every %s (%d probes), down after %d misses, up after %d successes\n",
+				im.Verdict, im.Interval, im.Probes, im.Misses, im.Successes)
+			for _, h := range im.Hosts {
+				name := h.Name
+				if mod, ok := names[h.Name]; ok {
+					name = mod + " (" + h.Name + ")"
+				}
+				state, last := "up", "never answered"
+				if !h.Up {
+					state = "DOWN"
+				}
+				if !h.LastAnswer.IsZero() {
+					last = "last answer " + ago(h.LastAnswer)
+				}
+				fmt.Printf("    %s %s: %s, %d consecutive misses, %d consecutive successes, %s; %d of %d polls answered\n",
+					h.Kind, name, state, h.Misses, h.Successes, last, h.Answered, h.Polls)
+			}
+		}
 		if tm := r.TrapManagers; tm != nil && len(tm.Managers) > 0 {
 			fmt.Printf("  trap managers: keepalive %s; %d pending, %d dropped\n", tm.Keepalive, tm.Queued, tm.Dropped)
 			for _, m := range tm.Managers {
@@ -1077,6 +1142,31 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+// alwaysWarning is the WARNING status prints when a module reports more
+// than one always(3) module in the stack (the largest such report), or "".
+func alwaysWarning(rows []row, names map[string]string) string {
+	var worst []member.ModuleRef
+	for _, r := range rows {
+		if n := r.Negotiation; n != nil && len(n.AlwaysConflict) > len(worst) {
+			worst = n.AlwaysConflict
+		}
+	}
+	if len(worst) < 2 {
+		return ""
+	}
+	var mods []string
+	for _, m := range worst {
+		name := names[m.MAC]
+		if name == "" {
+			name = m.MAC
+		}
+		mods = append(mods, fmt.Sprintf("%s (%d/%d)", name, m.Bia, m.Slot))
+	}
+	return fmt.Sprintf("WARNING: more than one module wants always(3): %s. The vendor's modules behave erratically so;\n"+
+		"the emulator keeps the lowest cabinet/slot of them, %s, Primary. Set all but one to yes or no.",
+		strings.Join(mods, ", "), mods[0])
 }
 
 // negotiationOf asks a module's control socket for its negotiation state

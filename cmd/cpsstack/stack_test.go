@@ -160,6 +160,10 @@ func (s *testStack) snmp(tool string, i int, community string, args ...string) (
 	repo, _ := filepath.Abs("../../MIBs")
 	all := []string{"-M", repo + ":" + base + ":/usr/share/snmp/mibs", "-m", "SNMPv2-MIB:MCC16-MIB:CPSMM-EMULATOR-MIB",
 		"-v2c", "-t", "3", "-r", "1"}
+	// Options first (net-snmp's own parser stops at the agent's address).
+	for len(args) > 0 && strings.HasPrefix(args[0], "-I") {
+		all, args = append(all, args[0]), args[1:]
+	}
 	all = append(all, "-c", community, s.addrs[i])
 	all = append(all, args...)
 	out, err := exec.Command(tool, all...).CombinedOutput()

@@ -44,6 +44,8 @@ func Rules() []Rule {
 			Why: "the election is a pure state machine: no I/O, no transport, no MIB, only the identities it orders"},
 		{Pkg: "stack/trapmgr/...", Forbid: []string{"..."},
 			Why: "the trap managers' failover is a pure state machine: the caller sends the informs and reports their acknowledgements"},
+		{Pkg: "stack/ipmon", Forbid: []string{"..."},
+			Why: "the IP monitor is a pure state machine: no I/O, no transport, no MIB; the member drives it"},
 		{Pkg: "mib/...", Forbid: []string{"stack/...", "agent/...", "negotiation/...", "cmd/..."},
 			Why: "the object model is below everything that uses it; it knows nothing of stacks or AgentX"},
 		{Pkg: "mib/catalog", Forbid: []string{"..."}, Except: []string{"mib", "mib/smi"},

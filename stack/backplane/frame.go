@@ -50,6 +50,8 @@ const (
 	TypeConfigSet    Type = 4 // the Primary distributes configuration
 	TypeConfigAck    Type = 5 // the target acknowledges it
 	TypeHello        Type = 6 // a module announces itself on attaching
+	TypeIPMonitor    Type = 7 // a module reports its IP monitor (stack/ipmon)
+	TypeModuleRow    Type = 8 // a module reports its cpsmm100Table row
 )
 
 func (t Type) String() string {
@@ -66,6 +68,10 @@ func (t Type) String() string {
 		return "config-ack"
 	case TypeHello:
 		return "hello"
+	case TypeIPMonitor:
+		return "ip-monitor"
+	case TypeModuleRow:
+		return "module-row"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }
@@ -89,6 +95,10 @@ var (
 	ErrBadMAC    = errors.New("frame authentication failed (wrong stack key?)")
 	ErrReplay    = errors.New("replayed or stale sequence number")
 )
+
+// IsFrame tells, from its first octets, whether b claims to be a frame
+// (its magic); Open decides whether it is one.
+func IsFrame(b []byte) bool { return len(b) >= len(magic) && string(b[:len(magic)]) == magic }
 
 // Seal encodes f and appends its HMAC under key.
 func Seal(key []byte, f Frame) ([]byte, error) {

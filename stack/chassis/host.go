@@ -60,9 +60,10 @@ type Host struct {
 
 	managers map[ident.Slot]bool // the management modules' slots: never polled
 
-	tr   *transport.Transport
-	macs []*net.UDPConn
-	seq  atomic.Uint64 // sequence numbers of the aggregation converters' frames
+	tr       *transport.Transport
+	macs     []*net.UDPConn
+	gateways []*Gateway    // the IP monitors' targets
+	seq      atomic.Uint64 // sequence numbers of the aggregation converters' frames
 }
 
 // Config configures a Host.
@@ -117,6 +118,21 @@ func New(cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("aggregation converter %d/%d: %w", d.Bia, d.Slot, err)
 		}
 		h.macs = append(h.macs, c)
+	}
+	if cfg.Stack.IPMonitor.Enabled {
+		addrs := make([]netip.Addr, 0, len(cfg.Stack.IPMonitor.Hosts))
+		for a := range cfg.Stack.IPMonitor.Hosts {
+			addrs = append(addrs, a)
+		}
+		sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+		for _, a := range addrs {
+			g, err := newGateway(a, cfg.Stack.IPMonitor.Hosts[a], cfg.Log)
+			if err != nil {
+				h.close()
+				return nil, err
+			}
+			h.gateways = append(h.gateways, g)
+		}
 	}
 	return h, nil
 }
@@ -254,13 +270,24 @@ func (h *Host) Run(ctx context.Context) error {
 	for _, c := range h.macs {
 		go h.serveAggregation(ctx, c)
 	}
+	for _, g := range h.gateways {
+		go g.serve(ctx)
+	}
 	go func() {
 		<-ctx.Done()
-		for _, c := range h.macs {
-			c.Close()
-		}
+		h.close()
 	}()
 	return h.tr.Run(ctx)
+}
+
+// close closes the aggregation converters' and gateways' sockets.
+func (h *Host) close() {
+	for _, c := range h.macs {
+		c.Close()
+	}
+	for _, g := range h.gateways {
+		g.conn.Close()
+	}
 }
 
 // deliver takes every frame the modules send on the backplane.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cpsmm/cpsmm/negotiation"
+	"github.com/cpsmm/cpsmm/stack/ident"
 )
 
 // PathState is what a member knows of one path to a peer.
@@ -26,8 +27,17 @@ type PeerState struct {
 	Ethernet  PathState `json:"ethernet"`
 }
 
+// ModuleRef names a module of the stack.
+type ModuleRef struct {
+	MAC  string `json:"mac"`
+	Bia  int32  `json:"cabinet"`
+	Slot int32  `json:"slot"`
+}
+
 // Status is a member's negotiation state, in the spirit of `show failover`.
 type Status struct {
+	// Rule is the election rule: "vendor" or "incumbent" (preempt: false).
+	Rule        string      `json:"rule"`
 	Role        string      `json:"role"`
 	CanPrimary  bool        `json:"can_primary"`
 	Want        string      `json:"want_primary"`
@@ -40,13 +50,19 @@ type Status struct {
 	Reports       uint64 `json:"device_reports"`
 	// SetsInFlight are distributed Sets awaiting their Ack.
 	SetsInFlight int `json:"sets_in_flight"`
+	// IPMonitor is the IP monitor of the Ethernet side (absent: none).
+	IPMonitor *IPMonitorStatus `json:"ip_monitor,omitempty"`
+	// AlwaysConflict lists the always(3) modules this module sees when
+	// there are more than one (itself included), the one the rules make
+	// Primary first; absent otherwise.
+	AlwaysConflict []ModuleRef `json:"always_conflict,omitempty"`
 }
 
 // status builds the member's state. Loop only.
 func (m *Member) status() Status {
 	n := m.node
-	st := Status{Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{},
-		Solicitations: m.dev.Solicitations(), Reports: m.dev.Reports(), SetsInFlight: m.rpc.InFlight()}
+	st := Status{Rule: n.Rule().String(), Role: n.Role().String(), CanPrimary: n.CanPrimary(), Want: n.Want().String(), ActiveSince: n.ActiveSince(), Peers: []PeerState{},
+		Solicitations: m.dev.Solicitations(), Reports: m.dev.Reports(), SetsInFlight: m.rpc.InFlight(), IPMonitor: m.monitorStatus()}
 	st.LastChange, st.LastReason = n.LastFailover()
 	for _, p := range n.Peers() {
 		mac := p.ID
@@ -56,5 +72,17 @@ func (m *Member) status() Status {
 			Backplane: PathState{OK: p.PathOK[negotiation.Backplane], LastHeard: p.Heard[negotiation.Backplane]},
 			Ethernet:  PathState{OK: p.PathOK[negotiation.Ethernet], LastHeard: p.Heard[negotiation.Ethernet]}})
 	}
+	for _, id := range n.AlwaysConflict() {
+		st.AlwaysConflict = append(st.AlwaysConflict, m.ref(id))
+	}
 	return st
+}
+
+// ref names a module by its MAC, with its place from the directory.
+func (m *Member) ref(id ident.MAC) ModuleRef {
+	loc, ok := m.cfg.Directory[id]
+	if !ok && id == m.mac {
+		loc = m.cfg.Negotiation.Slot
+	}
+	return ModuleRef{MAC: id.String(), Bia: int32(loc.Cabinet), Slot: loc.Slot}
 }

@@ -31,6 +31,11 @@ type Module struct {
 	version  string
 	base     Config   // the configuration the process was started with
 	own      []uint32 // the module's own row index (BiaIndex, SlotIndex)
+	cols     []column // the cpsmm100Table columns the stack carries
+
+	// peers: the other modules' uptimes (AddPeer makes them before the
+	// loop runs; the loop writes their atomics, readers compute from them).
+	peers map[[2]int32]*peerClock
 
 	booted   atomic.Int64 // unix nanos of the last (re)start
 	saves    atomic.Uint32
@@ -56,6 +61,7 @@ type Module struct {
 	role     *roleState // what the stack last decided (stack only)
 	link     bool       // Ethernet link (the link-down fault)
 	dirty    bool       // the device cache is stale (cpsmm100CacheClean)
+	monRows  int        // rows of cpsEmuIpMonTable written (ApplyMonitor)
 	undoSave *snapshot  // the saved file before the last SaveConfig, for UndoSet
 	prevPrim string     // cpsEmuPreviousPrimary
 	reason   string     // cpsEmuRoleChangeReason
@@ -102,8 +108,9 @@ func New(o Options) (*Module, error) {
 		store: mib.NewStore(o.Registry), obj: objs, cat: cat, stateDir: o.StateDir, version: o.Version,
 		base: o.Config, inStack: o.Stack, own: []uint32{uint32(o.Config.Bia), uint32(o.Config.Slot)}, link: true,
 		resets: make(chan struct{}, 1), settings: make(chan struct{}, 1), sets: make(chan *SetRequest), done: make(chan struct{}),
-		pending: map[uint64]*pendingCommit{},
+		pending: map[uint64]*pendingCommit{}, peers: map[[2]int32]*peerClock{},
 	}
+	m.cols = objs.columns()
 	zero := func() uint64 { return 0 }
 	m.sessions.Store(&zero)
 	m.solicits.Store(&zero)
@@ -474,10 +481,6 @@ func (m *Module) currentIP() (a, mask, gw netip.Addr) {
 	return va.Addr(), vm.Addr(), vg.Addr()
 }
 
-// SetOwnWant sets the module's own cpsmm100WantPrimary as the Primary
-// distributed it (the negotiation is told by the caller). Loop only.
-func (m *Module) SetOwnWant(w int32) { m.store.Write(m.own, m.obj.MM.WantPrimary.Of(w)) }
-
 // SetCacheClean shows whether the module's device cache is current
 // (cpsmm100CacheClean clean(1)) or stale (dirty(2)). Loop only.
 func (m *Module) SetCacheClean(clean bool) {
@@ -487,8 +490,9 @@ func (m *Module) SetCacheClean(clean bool) {
 
 // AddPeer gives another module of the stack its row in cpsmm100Table
 // (and its slot in cpsModuleTable), from its configuration in the stack
-// file, until it is heard: IsPrimary and CanPrimary no(2) for now. Before
-// the loop runs, or on it.
+// file, until it is heard: IsPrimary and CanPrimary no(2) and SysUpTime 0
+// for now; its Row reports (ApplyPeerRow) bring its real settings and
+// uptime. Before the loop runs.
 func (m *Module) AddPeer(cfg Config) error {
 	idx := []uint32{uint32(cfg.Bia), uint32(cfg.Slot)}
 	if slices.Equal(idx, m.own) {
@@ -499,6 +503,9 @@ func (m *Module) AddPeer(cfg Config) error {
 	}
 	m.store.Write(idx, m.obj.row(cfg, false, false, true, true)...)
 	m.store.Write(idx, m.obj.Module.Bia.Of(cfg.Bia), m.obj.Module.Slot.Of(cfg.Slot), m.obj.Module.Model.Of(m.cat.ModuleID()))
+	clock := &peerClock{}
+	m.peers[[2]int32{cfg.Bia, cfg.Slot}] = clock
+	m.store.WriteFunc(m.obj.MM.SysUpTime.Handle, clock.ticks, idx...)
 	return nil
 }
 

@@ -99,6 +99,20 @@ type Objects struct {
 	} `mib:"cpsEmuTrapMgr"`
 	Heartbeat  mib.Notification `mib:"cpsEmuHeartbeat"`
 	RoleChange mib.Notification `mib:"cpsEmuRoleChange"`
+
+	IPMon struct {
+		Entry      mib.Entry `mib:"Entry"`
+		Host       mib.Str   `mib:"Host"`
+		Kind       mib.Int   `mib:"Kind"`
+		State      mib.Int   `mib:"State"`
+		Misses     mib.Int   `mib:"Misses"`
+		Successes  mib.Int   `mib:"Successes"`
+		LastChange mib.Ticks `mib:"LastChange"`
+		LastAnswer mib.Ticks `mib:"LastAnswer"`
+	} `mib:"cpsEmuIpMon"`
+	IPMonVerdict   mib.Int `mib:"cpsEmuIpMonVerdict"`
+	IPMonReason    mib.Str `mib:"cpsEmuIpMonReason"`
+	StepDownReason mib.Str `mib:"cpsEmuStepDownReason"`
 }
 
 // Detail is the columns every cabinet detail table has (cpsMc0200Table,

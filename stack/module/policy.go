@@ -25,13 +25,14 @@ func (p policy) Check(pr *mib.Proposal) *smi.SetError {
 	m, o := p.m, p.m.obj
 	own := m.own
 	for _, c := range pr.Changes() {
-		if rc, ok := m.remoteChange(c); ok && m.stack != nil {
-			// Another module's WantPrimary, a device's or a cabinet's
+		rc, remote := m.remoteChange(c)
+		if remote && m.stack != nil {
+			// Another module's row, a device's or a cabinet's
 			// configuration: only the Primary distributes it.
 			if err := m.stack.CheckRemote(rc); err != nil {
 				return refuse(smi.InconsistentValue, c, err.Error())
 			}
-			if !(c.Object == o.SlotPwr.State.Object() && c.New.Int == mib.Off && c.Index.Equal(own)) {
+			if !rc.Module && !(c.Object == o.SlotPwr.State.Object() && c.New.Int == mib.Off && c.Index.Equal(own)) {
 				continue
 			}
 		}
@@ -40,12 +41,13 @@ func (p policy) Check(pr *mib.Proposal) *smi.SetError {
 			// its settings but does not carry Sets to it.
 			return refuse(smi.InconsistentValue, c, "the emulator does not configure SMACF100 units")
 		}
-		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) {
-			// Another module's row shows what was last heard from it; its
-			// configuration is set on that module (WantPrimary also
-			// through the Primary).
+		if strings.HasPrefix(c.Object.Name, "cpsmm100") && !c.Index.Equal(own) && (!remote || m.stack == nil) {
+			// Another module's row shows what was last heard from it;
+			// outside a stack it is set on that module.
 			return refuse(smi.InconsistentValue, c, "this row belongs to another module: set it on that module")
 		}
+		// The rules of each column hold for every module's row: the
+		// Primary judges another module's as that module would.
 		switch c.Object {
 		case o.MM.IPAddress.Object():
 			if a := c.New.Addr(); !a.IsUnspecified() && !unicast(a) {
@@ -79,23 +81,47 @@ func (p policy) Check(pr *mib.Proposal) *smi.SetError {
 			}
 		}
 	}
-	// The IP configuration as a whole, with every varbind applied.
-	a, mask, gw := p.ipConfig(pr)
-	if why := ipConsistent(a, mask, gw); why != "" {
-		for _, h := range []mib.IP{o.MM.Gateway, o.MM.SubnetMask, o.MM.IPAddress} {
-			if c, ok := pr.Changed(h.Name(), own...); ok {
-				return refuse(smi.InconsistentValue, c, why)
+	// The IP configuration of each module's row the Set touches, as a
+	// whole, with every varbind applied.
+	for _, row := range p.ipRows(pr) {
+		a, mask, gw := p.ipConfig(pr, row...)
+		if why := ipConsistent(a, mask, gw); why != "" {
+			for _, h := range []mib.IP{o.MM.Gateway, o.MM.SubnetMask, o.MM.IPAddress} {
+				if c, ok := pr.Changed(h.Name(), row...); ok {
+					return refuse(smi.InconsistentValue, c, why)
+				}
 			}
 		}
 	}
 	return nil
 }
 
-func (p policy) ipConfig(pr *mib.Proposal) (a, mask, gw netip.Addr) {
-	own, o := p.m.own, p.m.obj
-	va, _ := pr.Value(o.MM.IPAddress.Name(), own...)
-	vm, _ := pr.Value(o.MM.SubnetMask.Name(), own...)
-	vg, _ := pr.Value(o.MM.Gateway.Name(), own...)
+// ipRows returns the rows whose IP configuration the Set changes, the
+// module's own first.
+func (p policy) ipRows(pr *mib.Proposal) [][]uint32 {
+	o := p.m.obj
+	rows := [][]uint32{p.m.own}
+	for _, c := range pr.Changes() {
+		if c.Object != o.MM.IPAddress.Object() && c.Object != o.MM.SubnetMask.Object() && c.Object != o.MM.Gateway.Object() {
+			continue
+		}
+		seen := false
+		for _, r := range rows {
+			seen = seen || c.Index.Equal(r)
+		}
+		if !seen {
+			rows = append(rows, c.Index)
+		}
+	}
+	return rows
+}
+
+// ipConfig is the proposed IP configuration of the row at idx.
+func (p policy) ipConfig(pr *mib.Proposal, idx ...uint32) (a, mask, gw netip.Addr) {
+	o := p.m.obj
+	va, _ := pr.Value(o.MM.IPAddress.Name(), idx...)
+	vm, _ := pr.Value(o.MM.SubnetMask.Name(), idx...)
+	vg, _ := pr.Value(o.MM.Gateway.Name(), idx...)
 	return va.Addr(), vm.Addr(), vg.Addr()
 }
 
@@ -106,7 +132,7 @@ func (p policy) ipConfig(pr *mib.Proposal) (a, mask, gw netip.Addr) {
 func (p policy) Commit(pr *mib.Proposal) error {
 	m, o := p.m, p.m.obj
 	own := m.own
-	a, mask, gw := p.ipConfig(pr)
+	a, mask, gw := p.ipConfig(pr, own...)
 	valid := ipConfigValid(a, mask, gw)
 	if st := m.stack; st != nil {
 		// In a stack the negotiation decides the role (ApplyRole).
@@ -151,8 +177,17 @@ func (p policy) Commit(pr *mib.Proposal) error {
 		m.log.WithField("dir", m.stateDir).Info("configuration saved")
 		pr.Put(o.MM.SaveConfig.Name(), smi.Integer(mib.NoSaveConfig), own...)
 	}
-	if c, ok := pr.Changed(o.MM.Reset.Name(), own...); ok && c.New.Int == mib.Reset {
-		pr.Put(o.MM.Reset.Name(), smi.Integer(mib.NoReset), own...)
+	// SaveConfig and Reset read back noSaveConfig(2)/noReset(2), on every
+	// row: another module's were carried out by that module (acknowledged).
+	for _, c := range pr.Changes() {
+		switch c.Object {
+		case o.MM.Reset.Object():
+			pr.Put(o.MM.Reset.Name(), smi.Integer(mib.NoReset), c.Index...)
+		case o.MM.SaveConfig.Object():
+			if !c.Index.Equal(own) {
+				pr.Put(o.MM.SaveConfig.Name(), smi.Integer(mib.NoSaveConfig), c.Index...)
+			}
+		}
 	}
 	return nil
 }
@@ -178,7 +213,7 @@ func (p policy) Done(changes []mib.Change) {
 	doReset := false
 	for _, c := range changes {
 		p.m.log.WithFields(logrus.Fields{"object": c.Object.Name, "index": c.Index.String(), "value": c.New.String()}).Info("set committed")
-		if c.Object == p.m.obj.MM.Reset.Object() && c.New.Int == mib.Reset {
+		if c.Object == p.m.obj.MM.Reset.Object() && c.New.Int == mib.Reset && c.Index.Equal(p.m.own) {
 			doReset = true
 		}
 	}

@@ -45,8 +45,9 @@ func (m *Module) JoinStack(s Stack) {
 }
 
 // RemoteChange is one varbind of a Set that the Primary distributes over
-// the backplane to its target: another module (by cabinet and slot), or a
-// device (cabinet and slot; slot 0 the cabinet; 0/0 the whole stack).
+// the backplane to its target: another module (by cabinet and slot: any
+// read-write column of its cpsmm100Table row), or a device (cabinet and
+// slot; slot 0 the cabinet; 0/0 the whole stack).
 type RemoteChange struct {
 	Module    bool // the target is a management module, else a device
 	Bia, Slot int32
@@ -71,9 +72,10 @@ func (m *Module) remoteChange(c mib.Change) (RemoteChange, bool) {
 	rc := RemoteChange{Old: c.Old, New: c.New, Name: c.Object.Name, VarBind: c.VarBind}
 	idx := c.Index
 	o := m.obj
+	col, isCol := m.columnOf(c.Object)
 	switch {
-	case c.Object == o.MM.WantPrimary.Object() && len(idx) == 2 && !idx.Equal(m.own):
-		rc.Module, rc.Bia, rc.Slot, rc.Object = true, int32(idx[0]), int32(idx[1]), configmsg.ObjWantPrimary
+	case isCol && col.set && len(idx) == 2 && !idx.Equal(m.own):
+		rc.Module, rc.Bia, rc.Slot, rc.Object = true, int32(idx[0]), int32(idx[1]), col.id
 	case c.Object == o.SlotPwr.State.Object() && len(idx) == 2:
 		rc.Bia, rc.Slot, rc.Object = int32(idx[0]), int32(idx[1]), configmsg.ObjSlotPower
 	case c.Object == o.Cabinet.Description.Object() && len(idx) == 1:

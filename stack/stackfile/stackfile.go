@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,6 +29,11 @@ type Stack struct {
 	Holdtime time.Duration
 	// Poll is how often the Primary solicits every device.
 	Poll time.Duration
+	// Preempt selects the election rule: true (the default), the vendor's
+	// (a better module that becomes eligible takes the role back); false
+	// (negotiation: {preempt: false}), the incumbent keeps the role among
+	// equals.
+	Preempt bool
 	// TrapSink, if valid, is where every module's snmpd sends the
 	// notifications the module raises (trap2sink).
 	TrapSink netip.AddrPort
@@ -42,6 +48,43 @@ type Stack struct {
 	Cabinets []Cabinet
 	Modules  []Module
 	Devices  []Device
+	// IPMonitor is the modules' IP monitor of their Ethernet sides (off
+	// unless the file has an ip_monitor section).
+	IPMonitor IPMonitor
+}
+
+// IPMonitor configures every module's IP monitor (stack/ipmon).
+type IPMonitor struct {
+	Enabled bool
+	// Interval between polls (default: the hello).
+	Interval time.Duration
+	// Misses and Successes: consecutive polls for down and for up (4, 4).
+	Misses, Successes int
+	// Targets are the addresses every module polls; none: each module's
+	// own gateway (none if it has none).
+	Targets []netip.Addr
+	// Peers: whether each module polls the others' Ethernet sides (on).
+	Peers bool
+	// Hosts is where the stack answers for each target address: a
+	// loopback UDP address of the chassis process's responder. Targets
+	// not given here get 127.0.0.1 at the lowest module SNMP port + 2000,
+	// + 1, … in address order.
+	Hosts map[netip.Addr]netip.AddrPort
+}
+
+// TargetsOf is what module m's IP monitor polls: the stack's targets, or
+// its own gateway.
+func (s *Stack) TargetsOf(m Module) []netip.Addr {
+	if !s.IPMonitor.Enabled {
+		return nil
+	}
+	if len(s.IPMonitor.Targets) > 0 {
+		return s.IPMonitor.Targets
+	}
+	if !m.Gateway.IsValid() || m.Gateway.IsUnspecified() {
+		return nil
+	}
+	return []netip.Addr{m.Gateway}
 }
 
 // Cabinet is one chassis.
@@ -274,8 +317,8 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	top := p.fields(root, "", "stack", "key", "address", "timers", "traps", "cabinets", "modules", "devices")
-	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162}
+	top := p.fields(root, "", "stack", "key", "address", "timers", "negotiation", "traps", "cabinets", "modules", "devices", "ip_monitor")
+	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162, Preempt: true}
 	st.Name, _ = p.str(top, "stack", "", true)
 	var keyNode *yaml.Node
 	st.Key, keyNode = p.str(top, "key", "", true)
@@ -289,6 +332,20 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 		st.Holdtime = p.duration(tm, "holdtime", "timers", DefaultHoldtime, MinHoldtime)
 		if st.Holdtime < 3*st.Hello {
 			p.fail(t, "timers.holdtime", "holdtime %s must be at least 3 × hello (%s)", st.Holdtime, 3*st.Hello)
+		}
+	}
+
+	if t, ok := top["negotiation"]; ok {
+		ng := p.fields(t, "negotiation", "preempt")
+		if v, n := p.str(ng, "preempt", "negotiation", false); n != nil {
+			switch v {
+			case "true", "yes", "on":
+				st.Preempt = true
+			case "false", "no", "off":
+				st.Preempt = false
+			default:
+				p.fail(n, "negotiation.preempt", "%q is not true or false", v)
+			}
 		}
 	}
 
@@ -489,7 +546,115 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			unique(an, "address", "UDP address", st.AddressEthernet().String(), "the stack address's Ethernet side")
 		}
 	}
+	if n, ok := top["ip_monitor"]; ok {
+		p.ipMonitor(n, st, unique)
+	}
 	return st
+}
+
+// ipMonitor reads the ip_monitor section: interval, misses, successes,
+// targets, peers, hosts.
+func (p *parser) ipMonitor(n *yaml.Node, st *Stack, unique func(n *yaml.Node, field, kind, value, owner string) bool) {
+	const where = "ip_monitor"
+	im := IPMonitor{Enabled: true, Interval: st.Hello, Misses: 4, Successes: 4, Peers: true, Hosts: map[netip.Addr]netip.AddrPort{}}
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "") {
+		n = &yaml.Node{Kind: yaml.MappingNode, Line: n.Line} // "ip_monitor:" alone: every default
+	}
+	f := p.fields(n, where, "interval", "misses", "successes", "targets", "peers", "hosts")
+	im.Interval = p.duration(f, "interval", where, st.Hello, MinHello)
+	if v, vn := p.int32(f, "misses", where, false, 1, 100); vn != nil {
+		im.Misses = int(v)
+	}
+	if v, vn := p.int32(f, "successes", where, false, 1, 100); vn != nil {
+		im.Successes = int(v)
+	}
+	if s, sn := p.str(f, "peers", where, false); sn != nil {
+		switch strings.ToLower(s) {
+		case "on", "true", "yes":
+			im.Peers = true
+		case "off", "false", "no":
+			im.Peers = false
+		default:
+			p.fail(sn, where+".peers", "%q is not on or off", s)
+		}
+	}
+	seenTarget := map[netip.Addr]bool{}
+	if tn, ok := f["targets"]; ok {
+		if tn.Kind != yaml.SequenceNode {
+			p.fail(tn, where+".targets", "must be a list of IPv4 addresses")
+		} else {
+			for i, e := range tn.Content {
+				a, err := netip.ParseAddr(e.Value)
+				field := fmt.Sprintf("%s.targets[%d]", where, i)
+				switch {
+				case e.Kind != yaml.ScalarNode || err != nil || !a.Is4() || a.IsUnspecified():
+					p.fail(e, field, "%q is not an IPv4 address", e.Value)
+				case seenTarget[a]:
+					p.fail(e, field, "%s is given twice", a)
+				default:
+					seenTarget[a] = true
+					im.Targets = append(im.Targets, a)
+				}
+			}
+		}
+	}
+	if hn, ok := f["hosts"]; ok {
+		if hn.Kind != yaml.MappingNode {
+			p.fail(hn, where+".hosts", "must map target addresses to loopback HOST:PORT")
+		} else {
+			for i := 0; i+1 < len(hn.Content); i += 2 {
+				k, v := hn.Content[i], hn.Content[i+1]
+				field := where + ".hosts." + k.Value
+				a, err := netip.ParseAddr(k.Value)
+				if err != nil || !a.Is4() || a.IsUnspecified() {
+					p.fail(k, field, "%q is not an IPv4 address", k.Value)
+					continue
+				}
+				if _, dup := im.Hosts[a]; dup {
+					p.fail(k, field, "given twice")
+					continue
+				}
+				if ap := p.loopback(v, field, v.Value); ap.IsValid() {
+					im.Hosts[a] = ap
+					unique(v, field, "UDP address", ap.String(), "the responder of "+a.String())
+				}
+			}
+		}
+	}
+	st.IPMonitor = im
+	// Every target address any module polls gets a responder.
+	var all []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, m := range st.Modules {
+		for _, a := range st.TargetsOf(m) {
+			if !seen[a] {
+				seen[a] = true
+				all = append(all, a)
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Less(all[j]) })
+	base := 0
+	for _, m := range st.Modules {
+		if port := int(m.SNMP.Port()); port != 0 && (base == 0 || port < base) {
+			base = port
+		}
+	}
+	next := base + 2000
+	for _, a := range all {
+		if _, ok := im.Hosts[a]; ok {
+			continue
+		}
+		if base == 0 || next > 65535 {
+			p.fail(n, where+".hosts", "no responder address for target %s: give one under hosts", a)
+			continue
+		}
+		ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(next))
+		next++
+		if unique(n, where+".hosts", "UDP address", ap.String(), "the responder of "+a.String()) {
+			im.Hosts[a] = ap
+		}
+	}
 }
 
 func (p *parser) list(top map[string]*yaml.Node, key string, required bool) []*yaml.Node {

@@ -1,6 +1,7 @@
 package stackfile
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -26,6 +27,9 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if st.Hello != time.Second || st.Holdtime != 3*time.Second || st.Poll != time.Second || st.TrapSink.IsValid() || st.TrapPort != 162 {
 		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
+	}
+	if !st.Preempt {
+		t.Error("the example takes the vendor's rule (preempt) by default")
 	}
 	for i, m := range st.Modules {
 		if want := 16101 + i; int(m.SNMP.Port()) != want || !m.SNMP.Addr().IsLoopback() {
@@ -129,7 +133,16 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 		{"address on a module's SNMP address", good + "address: \"127.0.0.1:16101\"\n", "s.yaml:14: field address: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
 		{"address on a module's Ethernet side", good + "address: \"127.0.0.1:17101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
 		{"address's Ethernet side on a module's SNMP address", good + "address: \"127.0.0.1:15101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:16101 is already used by module \"a\""},
+		{"preempt not a bool", good + "negotiation: {preempt: sometimes}\n", "s.yaml:14: field negotiation.preempt: \"sometimes\" is not true or false"},
+		{"unknown negotiation field", good + "negotiation: {rule: vrrp}\n", "s.yaml:14: field negotiation.rule: unknown field"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
+		{"ip monitor interval", good + "ip_monitor: {interval: 10ms}\n", "s.yaml:14: field ip_monitor.interval: 10ms is below the minimum 100ms"},
+		{"ip monitor misses", good + "ip_monitor: {misses: 0}\n", "s.yaml:14: field ip_monitor.misses: 0 is outside 1..100"},
+		{"ip monitor peers", good + "ip_monitor: {peers: maybe}\n", "s.yaml:14: field ip_monitor.peers: \"maybe\" is not on or off"},
+		{"ip monitor target", good + "ip_monitor: {targets: [192.0.2.300]}\n", "s.yaml:14: field ip_monitor.targets[0]: \"192.0.2.300\" is not an IPv4 address"},
+		{"ip monitor host not loopback", good + "ip_monitor: {hosts: {192.0.2.1: \"192.0.2.5:7\"}}\n", "s.yaml:14: field ip_monitor.hosts.192.0.2.1: 192.0.2.5:7: only loopback"},
+		{"ip monitor host on a module's port", good + "ip_monitor: {hosts: {192.0.2.1: \"127.0.0.1:17101\"}}\n",
+			"s.yaml:14: field ip_monitor.hosts.192.0.2.1: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
 		{"SMACF100 unit without ports", withUnit, "s.yaml:6: field cabinets[1].model: a smacf100 is reached over Ethernet through its ports: declare at least one smacf100p"},
 		{"converter in an SMACF100 unit", withUnit + "devices:\n  - {cabinet: 2, slot: 1, type: cettf100}\n",
 			"s.yaml:16: field devices[0].cabinet: cabinet 2 is a smacf100, whose slots are its ports: only smacf100p devices sit in it, not a cettf100 (devices[0])"},
@@ -147,6 +160,11 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	if _, err := Parse("s.yaml", []byte(good)); err != nil {
 		t.Errorf("good file: %v", err)
 	}
+	for text, want := range map[string]bool{good: true, good + "negotiation: {preempt: false}\n": false, good + "negotiation: {preempt: true}\n": true} {
+		if st, err := Parse("s.yaml", []byte(text)); err != nil || st.Preempt != want {
+			t.Errorf("preempt: %v (%v), want %v", st.Preempt, err, want)
+		}
+	}
 	st, err := Parse("s.yaml", []byte(withUnit+"devices:\n  - {cabinet: 2, slot: 5, type: smacf100p, ethernet: \"127.0.0.1:18000\"}\n"+
 		"  - {cabinet: 1, slot: 2, type: cpsmm200, serial: 9}\n"))
 	if err != nil {
@@ -154,6 +172,48 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 	}
 	if len(st.Devices) != 2 || st.Devices[1].Type != "cpsmm200" || st.Devices[1].Serial != 9 || st.Cabinets[1].Model != "smacf100" {
 		t.Errorf("parsed %+v", st)
+	}
+}
+
+// TestIPMonitorSection: off without the section; on with every default
+// when it is there (even empty): interval the hello, 4/4, peers on, the
+// modules' gateways as targets, each answered at the lowest SNMP port +
+// 2000, + 1…; explicit targets and hosts are kept.
+func TestIPMonitorSection(t *testing.T) {
+	st, err := Parse("s.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.IPMonitor.Enabled || st.TargetsOf(st.Modules[0]) != nil {
+		t.Fatalf("monitor on without the section: %+v", st.IPMonitor)
+	}
+	two := strings.Replace(good, "    ip: 192.0.2.1\n", "    ip: 192.0.2.10\n    gateway: 192.0.2.1\n", 1) +
+		"  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 198.51.100.2, mask: 255.255.255.0, gateway: 198.51.100.1, snmp: 127.0.0.1:16102}\n" +
+		"  - {name: c, cabinet: 1, slot: 3, mac: 00:00:00:00:00:03, ip: 192.0.2.3, mask: 255.255.255.0, snmp: 127.0.0.1:16103}\n"
+	for _, section := range []string{"ip_monitor:\n", "ip_monitor: {}\n"} {
+		st, err := Parse("s.yaml", []byte(two+"timers: {hello: 500ms, holdtime: 2s}\n"+section))
+		if err != nil {
+			t.Fatalf("%q: %v", section, err)
+		}
+		im := st.IPMonitor
+		if !im.Enabled || im.Interval != 500*time.Millisecond || im.Misses != 4 || im.Successes != 4 || !im.Peers || len(im.Targets) != 0 {
+			t.Fatalf("%q: %+v", section, im)
+		}
+		if got := fmt.Sprint(st.TargetsOf(st.Modules[0]), st.TargetsOf(st.Modules[1]), st.TargetsOf(st.Modules[2])); got != "[192.0.2.1] [198.51.100.1] []" {
+			t.Errorf("targets %s", got)
+		}
+		if got := fmt.Sprint(im.Hosts); got != "map[192.0.2.1:127.0.0.1:18101 198.51.100.1:127.0.0.1:18102]" {
+			t.Errorf("hosts %s", got)
+		}
+	}
+	st, err = Parse("s.yaml", []byte(two+"ip_monitor: {interval: 2s, misses: 3, successes: 5, peers: off, targets: [203.0.113.9], hosts: {203.0.113.9: \"127.0.0.1:9999\"}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := st.IPMonitor
+	if im.Interval != 2*time.Second || im.Misses != 3 || im.Successes != 5 || im.Peers || fmt.Sprint(st.TargetsOf(st.Modules[2])) != "[203.0.113.9]" ||
+		fmt.Sprint(im.Hosts) != "map[203.0.113.9:127.0.0.1:9999]" {
+		t.Errorf("%+v", im)
 	}
 }
 
@@ -185,6 +245,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("stack: x\nkey: 12345678\ntimers: {hello: 1s}\n"))
 	cat := catalog.Default()
 	f.Add([]byte(strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:65000", 1)))
+	f.Add([]byte(good + "ip_monitor: {interval: 2s, targets: [203.0.113.9], hosts: {203.0.113.9: \"127.0.0.1:9999\"}}\n"))
 	f.Add([]byte(good + "address: \"127.0.0.1:16100\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseWith(cat, "f.yaml", data)
@@ -208,6 +269,13 @@ func FuzzParse(f *testing.F) {
 					if x == m.SNMP || x == m.Ethernet() {
 						t.Fatalf("stack address %s collides with module %s", x, m.Name)
 					}
+				}
+			}
+		}
+		for _, m := range st.Modules {
+			for _, a := range st.TargetsOf(m) {
+				if at, ok := st.IPMonitor.Hosts[a]; !ok || !at.Addr().IsLoopback() || at.Port() == 0 {
+					t.Fatalf("module %s's target %s answered at %v", m.Name, a, at)
 				}
 			}
 		}

@@ -47,7 +47,13 @@ type Config struct {
 	// Deliver receives every authenticated, fresh frame with its path. It is
 	// called from the transport's goroutines, one per path.
 	Deliver func(Path, backplane.Frame)
-	Log     logrus.FieldLogger
+	// Raw, if set, takes every datagram on the Ethernet side that is not
+	// a frame (the IP monitor's probes and their replies), while the link
+	// is up; what it returns, if anything, is sent back to the sender at
+	// once (an echo is answered as a host's IP stack answers it, without
+	// waiting for the module's loop). Called from the Ethernet receiver.
+	Raw func(from netip.AddrPort, b []byte) (reply []byte)
+	Log logrus.FieldLogger
 	// Reattach bounds the delay between backplane attachment attempts;
 	// default 100 ms.
 	Reattach time.Duration
@@ -180,6 +186,16 @@ func (t *Transport) SendTo(to netip.AddrPort, typ backplane.Type, payload []byte
 	return err
 }
 
+// SendRaw sends one datagram that is not a frame (a probe) over Ethernet
+// to one address, while the link is up.
+func (t *Transport) SendRaw(to netip.AddrPort, b []byte) error {
+	if !t.linkUp.Load() {
+		return errors.New("transport: Ethernet link down")
+	}
+	_, err := t.udp.WriteToUDPAddrPort(b, to)
+	return err
+}
+
 // Run receives on both paths until ctx is done, re-attaching to the
 // backplane whenever the attachment is lost.
 func (t *Transport) Run(ctx context.Context) error {
@@ -206,7 +222,7 @@ func (t *Transport) receiveEthernet(ctx context.Context) {
 	rx := backplane.NewReceiver(t.cfg.Key)
 	buf := make([]byte, backplane.MaxFrame+1)
 	for {
-		n, _, err := t.udp.ReadFromUDPAddrPort(buf)
+		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if ctx.Err() == nil {
 				t.cfg.Log.WithError(err).Error("ethernet side closed")
@@ -214,6 +230,12 @@ func (t *Transport) receiveEthernet(ctx context.Context) {
 			return
 		}
 		if !t.linkUp.Load() {
+			continue
+		}
+		if t.cfg.Raw != nil && !backplane.IsFrame(buf[:n]) {
+			if reply := t.cfg.Raw(from, buf[:n]); reply != nil {
+				_, _ = t.udp.WriteToUDPAddrPort(reply, from)
+			}
 			continue
 		}
 		t.accept(Ethernet, rx, buf[:n])

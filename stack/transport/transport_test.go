@@ -129,3 +129,68 @@ func TestTwoPaths(t *testing.T) {
 		return inB.has(Backplane, "four")
 	})
 }
+
+// TestRawDatagrams: a datagram that is not a frame goes to Raw, whose
+// answer goes back to the sender at once; SendRaw sends one; with the
+// link down nothing raw goes out or comes in.
+func TestRawDatagrams(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	key := []byte("the-stack-key")
+	type raw struct {
+		from netip.AddrPort
+		b    string
+	}
+	var mu sync.Mutex
+	var gotA []raw
+	aAddr, bAddr := freeUDP(t), freeUDP(t)
+	a, err := New(Config{ID: backplane.ID{1}, Key: key, ChassisNetwork: "unix", ChassisAddr: filepath.Join(t.TempDir(), "none.sock"),
+		Ethernet: aAddr, Deliver: func(Path, backplane.Frame) {}, Raw: func(from netip.AddrPort, b []byte) []byte {
+			mu.Lock()
+			defer mu.Unlock()
+			gotA = append(gotA, raw{from, string(b)})
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{ID: backplane.ID{2}, Key: key, ChassisNetwork: "unix", ChassisAddr: filepath.Join(t.TempDir(), "none.sock"),
+		Ethernet: bAddr, Deliver: func(Path, backplane.Frame) {}, Raw: func(_ netip.AddrPort, b []byte) []byte {
+			return append([]byte("echo "), b...)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, tr := range []*Transport{a, b} {
+		wg.Go(func() { _ = tr.Run(ctx) })
+	}
+	defer func() { cancel(); wg.Wait() }()
+	has := func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range gotA {
+			if r.b == s && r.from == bAddr {
+				return true
+			}
+		}
+		return false
+	}
+	if err := a.SendRaw(bAddr, []byte("ping 1")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the echo", func() bool { return has("echo ping 1") })
+	b.SetLink(false)
+	if err := b.SendRaw(aAddr, []byte("x")); err == nil {
+		t.Fatal("SendRaw with the link down")
+	}
+	_ = a.SendRaw(bAddr, []byte("ping 2"))
+	// A negative can only be watched for a while: no echo for 200 ms.
+	for deadline := time.Now().Add(200 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if has("echo ping 2") {
+			t.Fatal("answered with the link down")
+		}
+	}
+	b.SetLink(true)
+	_ = a.SendRaw(bAddr, []byte("ping 3"))
+	eventually(t, "the echo after the link came back", func() bool { return has("echo ping 3") })
+}

@@ -38,6 +38,9 @@ type Sender interface {
 type Change struct {
 	Do, Undo configmsg.Set
 	Name     string // the MIB object, for messages
+	// Timeout bounds the wait for its Ack and its take-back's (0: the
+	// RPC's): longer for a Set its target must write to disk first.
+	Timeout time.Duration
 }
 
 type batch struct {
@@ -49,6 +52,7 @@ type batch struct {
 
 type call struct {
 	set      configmsg.Set
+	timeout  time.Duration
 	deadline time.Time
 	batch    *batch // nil for a take-back
 	tries    int
@@ -78,6 +82,27 @@ func New(send Sender, timeout time.Duration, seed uint32, log logrus.FieldLogger
 	return &RPC{send: send, log: log, timeout: timeout, nextID: seed, calls: map[uint32]*call{}}
 }
 
+// Busy reports whether a Set to module mac is unsettled: awaiting its Ack
+// or a take-back's, or part of a batch still awaiting another target's.
+// Until it settles, what the module reports of itself may show a Set about
+// to be taken back.
+func (r *RPC) Busy(mac ident.MAC) bool {
+	mine := func(t configmsg.Target) bool { return t.Kind == configmsg.KindModule && t.MAC == mac }
+	for _, c := range r.calls {
+		if mine(c.set.Target) {
+			return true
+		}
+		if c.batch != nil {
+			for _, ch := range c.batch.changes {
+				if mine(ch.Do.Target) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // InFlight returns how many requests await an Ack.
 func (r *RPC) InFlight() int { return len(r.calls) }
 
@@ -89,7 +114,7 @@ func (r *RPC) InFlight() int { return len(r.calls) }
 func (r *RPC) Distribute(now time.Time, changes []Change, done func(error)) {
 	if done == nil {
 		for _, c := range changes {
-			r.start(now, c.Do, nil, c.Name)
+			_ = r.start(now, c.Do, nil, c.Name, c.Timeout)
 		}
 		return
 	}
@@ -100,17 +125,20 @@ func (r *RPC) Distribute(now time.Time, changes []Change, done func(error)) {
 		return
 	}
 	for _, c := range changes {
-		if err := r.start(now, c.Do, b, c.Name); err != nil {
+		if err := r.start(now, c.Do, b, c.Name, c.Timeout); err != nil {
 			r.fail(now, b, err)
 			return
 		}
 	}
 }
 
-func (r *RPC) start(now time.Time, s configmsg.Set, b *batch, name string) error {
+func (r *RPC) start(now time.Time, s configmsg.Set, b *batch, name string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = r.timeout
+	}
 	r.nextID++
 	s.ID = r.nextID
-	c := &call{set: s, deadline: now.Add(r.timeout), batch: b, tries: 1, name: name}
+	c := &call{set: s, timeout: timeout, deadline: now.Add(timeout), batch: b, tries: 1, name: name}
 	r.calls[s.ID] = c
 	return r.transmit(c)
 }
@@ -171,7 +199,7 @@ func (r *RPC) fail(now time.Time, b *batch, err error) {
 	b.done(err)
 	for _, c := range b.changes {
 		if !sameValue(c.Undo, c.Do) {
-			_ = r.start(now, c.Undo, nil, c.Name)
+			_ = r.start(now, c.Undo, nil, c.Name, c.Timeout)
 		}
 	}
 }
@@ -183,7 +211,7 @@ func (r *RPC) Tick(now time.Time) {
 			continue
 		}
 		if c.batch != nil {
-			r.fail(now, c.batch, fmt.Errorf("%s did not acknowledge within %s", c.set.Target, r.timeout))
+			r.fail(now, c.batch, fmt.Errorf("%s did not acknowledge within %s", c.set.Target, c.timeout))
 			continue
 		}
 		if c.tries >= undoTries {
@@ -192,7 +220,7 @@ func (r *RPC) Tick(now time.Time) {
 			continue
 		}
 		c.tries++
-		c.deadline = now.Add(r.timeout)
+		c.deadline = now.Add(c.timeout)
 		_ = r.transmit(c)
 	}
 }
@@ -208,6 +236,17 @@ func (r *RPC) Deadline() time.Time {
 	return d
 }
 
+// sameValue tells whether two Sets of the same objects carry the same
+// values (a take-back that would change nothing is not sent).
 func sameValue(a, b configmsg.Set) bool {
-	return a.Type == b.Type && a.Int == b.Int && bytes.Equal(a.Bytes, b.Bytes)
+	ai, bi := a.Items(), b.Items()
+	if len(ai) != len(bi) {
+		return false
+	}
+	for i := range ai {
+		if ai[i].Object != bi[i].Object || ai[i].Type != bi[i].Type || ai[i].Int != bi[i].Int || !bytes.Equal(ai[i].Bytes, bi[i].Bytes) {
+			return false
+		}
+	}
+	return true
 }

@@ -512,3 +512,59 @@ func randomRun(t *testing.T, seed uint64) {
 		t.Errorf("in the end InFlight %d, Deadline %v", r.InFlight(), r.Deadline())
 	}
 }
+
+// Busy follows a module target from its Set to the end of its batch and
+// of its take-back.
+func TestBusy(t *testing.T) {
+	r, s := newRPC(t)
+	var d dones
+	r.Distribute(t0, twoChanges(), d.done)
+	if !r.Busy(macA) || r.Busy(macB) {
+		t.Fatalf("Busy(A) %v, Busy(B) %v after the Sets", r.Busy(macA), r.Busy(macB))
+	}
+	sets := s.since(0)
+	r.Ack(t0.Add(time.Millisecond), macA, ack(sets[0], configmsg.OK))
+	if !r.Busy(macA) {
+		t.Fatal("A acknowledged, the device not yet: A not busy")
+	}
+	r.Tick(t0.Add(timeout)) // the device is silent: the batch fails, take-backs go
+	if !r.Busy(macA) {
+		t.Fatal("A's take-back unsent or not awaited")
+	}
+	for _, u := range s.since(2) {
+		if u.Target.Kind == configmsg.KindModule {
+			r.Ack(t0.Add(timeout+time.Millisecond), macA, ack(u, configmsg.OK))
+		}
+	}
+	if r.Busy(macA) {
+		t.Fatal("A busy after its take-back was acknowledged")
+	}
+}
+
+// A change with its own timeout waits that long for its Ack, and its
+// take-back too; the others keep the RPC's.
+func TestChangeTimeout(t *testing.T) {
+	r, s := newRPC(t)
+	var d dones
+	long := intChange(module(macA), configmsg.ObjSaveConfig, 2, 1, "cpsmm100SaveConfig")
+	long.Timeout = 5 * timeout
+	r.Distribute(t0, []Change{long}, d.done)
+	r.Tick(t0.Add(2 * timeout))
+	if len(d.errs) != 0 {
+		t.Fatalf("failed after %s of a %s timeout: %v", 2*timeout, long.Timeout, d.errs)
+	}
+	if got := r.Deadline(); !got.Equal(t0.Add(long.Timeout)) {
+		t.Fatalf("deadline %s, want %s", got.Sub(t0), long.Timeout)
+	}
+	r.Tick(t0.Add(long.Timeout))
+	if len(d.errs) != 1 || d.errs[0] == nil || !strings.Contains(d.errs[0].Error(), (5*timeout).String()) {
+		t.Fatalf("after the timeout: %v", d.errs)
+	}
+	undo := s.since(1)
+	if len(undo) != 1 || !r.Busy(macA) {
+		t.Fatalf("take-back %v", undo)
+	}
+	if got := r.Deadline(); !got.Equal(t0.Add(2 * long.Timeout)) {
+		t.Fatalf("take-back deadline %s, want %s", got.Sub(t0), 2*long.Timeout)
+	}
+}
