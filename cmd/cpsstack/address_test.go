@@ -26,7 +26,11 @@ func startAddressStack(t testing.TB, hello, hold time.Duration, wants ...string)
 	var addr string
 	s := startStackExtra(t, hello, hold, func(taken map[int]bool) string {
 		addr = fmt.Sprintf("127.0.0.1:%d", freePortPair(t, taken))
-		return fmt.Sprintf("address: %q\n", addr)
+		// The incumbent keeps the role: a module restored after a fault
+		// stays Standby, so each fault of a series hits the Primary the
+		// last one made (with the vendor's rule the restored module with
+		// the lowest MAC would take the role back, one more move).
+		return fmt.Sprintf("address: %q\nnegotiation: {preempt: false}\n", addr)
 	}, wants...)
 	return s, addr
 }
