@@ -39,7 +39,8 @@ FUZZ_TARGETS := \
 	FuzzUnmarshal,./stack/device,400000x \
 	FuzzParseLogfmt,./stack/web,80000x \
 	FuzzDecodeRows,./stack/web,80000x \
-	FuzzMachine,./stack/trapmgr,30000x
+	FuzzMachine,./stack/trapmgr,30000x \
+	FuzzReadHeader,./stack/stackaddr,200000x
 FUZZTIME ?=
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

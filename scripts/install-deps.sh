@@ -4,6 +4,8 @@
 #   - net-snmp from Debian: snmpd (master agent), snmp (CLI tools),
 #     snmptrapd (notification receiver), smitools (smilint);
 #   - chromium (headless), for the web page's browser test and screenshot;
+#   - monitoring-plugins-standard (check_snmp), an NMS tool pointed at the
+#     stack address by its test and README example;
 #   - the IETF base MIB modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF, ...),
 #     which Debian does not ship, taken from the npm registry's `net-snmp`
 #     package (lib/mibs/) into $CPSMM_BASE_MIBS
@@ -34,6 +36,9 @@ for pair in snmpd:snmpd snmpwalk:snmp snmptrapd:snmptrapd smilint:smitools chrom
 done
 # A font for chromium's text (it depends on fontconfig, not on a font).
 if [ ! -d /usr/share/fonts/truetype/dejavu ]; then need+=(fonts-dejavu-core); fi
+# check_snmp (Nagios/Icinga's, from monitoring-plugins), an NMS tool the
+# stack address's test and README example point at the stack.
+if [ ! -x /usr/lib/nagios/plugins/check_snmp ]; then need+=(monitoring-plugins-standard); fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

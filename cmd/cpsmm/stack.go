@@ -64,6 +64,11 @@ func newMember(st *stackfile.Stack, sm stackfile.Module, mod *module.Module, cha
 			return nil, fmt.Errorf("module %s's row: %w", o.Name, err)
 		}
 	}
+	// The stack address's holder (the chassis's relay) hears adverts on
+	// Ethernet as a peer does, so a Primary cut from the backplane keeps it.
+	if a := st.AddressEthernet(); a.IsValid() {
+		peers = append(peers, a)
+	}
 	sched := stackSchedule(st)
 	devs := devcache.Config{Poll: st.Poll, NextPoll: func(t time.Time) time.Time { return sched.Next(t, st.Poll) }, Managers: map[ident.Slot]bool{}, Aggregation: map[ident.Slot]netip.AddrPort{}, Notify: notes.Notify, Name: sm.Name}
 	cat, err := catalog.New(mod.Store().Registry())

@@ -58,7 +58,7 @@ func labFlags(fs *flag.FlagSet, o *options) {
 func commands() []command {
 	return []command{
 		{name: "up", group: "run", args: "[FILE]", flags: runFlag,
-			summary: "start the chassis, and per module an snmpd and a cpsmm; return once every module answers and one is Primary",
+			summary: "start the chassis, and per module an snmpd and a cpsmm; return once every module answers and one is Primary (and holds the stack address, if any)",
 			example: "cpsstack up examples/stack.yaml"},
 		{name: "down", group: "run", args: "[FILE]", flags: runFlag,
 			summary: "stop every process of the stack (modules first, then snmpds and the chassis)",
@@ -68,7 +68,7 @@ func commands() []command {
 				runFlag(fs, o)
 				fs.BoolVar(&o.json, "json", false, "print the rows as JSON")
 			},
-			summary: "every module's role, eligibility and preference, then per module its negotiation state and peers",
+			summary: "every module's role, eligibility and preference, which holds the stack address (if the stack file names one), then per module its negotiation state and peers",
 			example: "cpsstack status -json"},
 		{name: "primary", group: "inspect", args: "[FILE]", flags: runFlag,
 			summary: "print the SNMP address of the module answering Primary",

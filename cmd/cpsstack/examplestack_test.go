@@ -64,8 +64,13 @@ func startExampleStackWith(t testing.TB, hello, hold, poll time.Duration, swapMA
 		// examples/stack.yaml's ip_monitor, its gateway answered at a free port.
 		fmt.Fprintf(&b, "ip_monitor: {hosts: {192.0.2.1: \"127.0.0.1:%d\"}}\n", freePort(t, taken))
 	}
+	// The stack address, as examples/stack.yaml has one.
+	address := fmt.Sprintf("127.0.0.1:%d", freePortPair(t, taken))
+	fmt.Fprintf(&b, "address: %q\n", address)
 	b.WriteString(extra)
-	return launchStack(t, b.String(), addrs)
+	s := launchStack(t, b.String(), addrs)
+	s.address = address
+	return s
 }
 
 // exampleGroups returns the converters' read-write cettf100Groups and

@@ -7,6 +7,8 @@
 //	cpsstack up FILE        start everything; returns once every module answers SNMP
 //	cpsstack status FILE    role, eligibility and preference of every module (--json)
 //	cpsstack primary FILE   the Primary's SNMP address
+//	                        (the stack file's address, if any, follows the Primary:
+//	                        the chassis relays it; status shows who holds it)
 //	cpsstack fail FILE MODULE kill|hang|link-down|backplane-down|isolate
 //	                        (kill: the module process and its snmpd; hang: the module process)
 //	cpsstack fail FILE device CABINET/SLOT link-down|fault|remove|insert
@@ -34,6 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -58,6 +61,7 @@ import (
 	"github.com/cpsmm/cpsmm/stack/chassis"
 	"github.com/cpsmm/cpsmm/stack/ident"
 	"github.com/cpsmm/cpsmm/stack/member"
+	"github.com/cpsmm/cpsmm/stack/stackaddr"
 	"github.com/cpsmm/cpsmm/stack/stackfile"
 	"github.com/cpsmm/cpsmm/stack/trapmgr"
 )
@@ -265,25 +269,47 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 	if socket == "" {
 		return errors.New("chassis needs -socket")
 	}
-	_ = os.Remove(socket)
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log := logrus.New()
 	ch := backplane.NewChassis(log)
+	// The devices and the stack address open their sockets before the
+	// backplane's appears: a chassis that cannot (the address taken by
+	// another process) exits before `cpsstack up` starts any module.
 	var host *chassis.Host
+	var relay *stackaddr.Relay
 	if stackPath != "" {
 		st, err := stackfile.Load(stackPath)
 		if err != nil {
 			return err
 		}
+		if st.Address.IsValid() {
+			// CPSMM_ADDRESS_SPIN (a duration) turns on the relay's spin,
+			// for measurements (stackaddr.Config.Spin); default none.
+			spin, _ := time.ParseDuration(os.Getenv("CPSMM_ADDRESS_SPIN"))
+			if relay, err = stackaddr.New(stackaddr.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, Spin: spin,
+				Log: log.WithField("part", "address")}); err != nil {
+				return err
+			}
+		}
 		if host, err = chassis.New(chassis.Config{Stack: st, ChassisNetwork: "unix", ChassisAddr: socket, StateFile: stateFile,
 			Log: log.WithField("part", "devices")}); err != nil {
 			return err
 		}
+	}
+	_ = os.Remove(socket)
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return err
+	}
+	if relay != nil {
+		go func() {
+			if err := relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.WithError(err).Error("stack address stopped")
+			}
+		}()
+	}
+	if host != nil {
 		go func() {
 			if err := host.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				log.WithError(err).Error("devices stopped")
@@ -304,6 +330,12 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 					return
 				}
 				line, _ := bufio.NewReader(c).ReadString('\n')
+				if strings.TrimSpace(line) == "address" {
+					// The stack address's holder and counts, one JSON line.
+					answerAddress(c, relay)
+					c.Close()
+					continue
+				}
 				reply := "ok"
 				if err := chassisCommand(ch, host, strings.Fields(line)); err != nil {
 					reply = "error: " + err.Error()
@@ -319,6 +351,17 @@ func runChassis(socket, control, stackPath, stateFile string) error {
 		return nil
 	}
 	return err
+}
+
+// answerAddress writes the relay's status as one JSON line (an error
+// line when the stack has no address).
+func answerAddress(w io.Writer, relay *stackaddr.Relay) {
+	if relay == nil {
+		fmt.Fprintln(w, "error: this stack has no address")
+		return
+	}
+	b, _ := json.Marshal(relay.Status())
+	fmt.Fprintf(w, "%s\n", b)
 }
 
 // chassisCommand carries out one line of the chassis control socket:
@@ -570,7 +613,7 @@ func up(file string, st *stackfile.Stack, dir string, progress func(answering in
 		return nil, err
 	}
 	if err := waitSocket(sock, 10*time.Second); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the chassis did not start (its log: %s): %w", filepath.Join(dir, "chassis.log"), err)
 	}
 	sysObjectID := catalog.Default().ModuleID().String()
 	for _, m := range st.Modules {
@@ -617,11 +660,17 @@ func up(file string, st *stackfile.Stack, dir string, progress func(answering in
 			progress(answered)
 			told = answered
 		}
-		if answered == len(rows) && primaries == 1 {
+		// With a stack address, settled means the address answers too.
+		held := markAddress(st, dir, rows) || !st.Address.IsValid()
+		if answered == len(rows) && primaries == 1 && held {
 			return rows, nil
 		}
 		if time.Now().After(deadline) {
-			return rows, fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries); logs in %s", answered, len(rows), primaries, dir)
+			addr := ""
+			if st.Address.IsValid() && !held {
+				addr = fmt.Sprintf(", nobody holds the stack address %s", st.Address)
+			}
+			return rows, fmt.Errorf("the stack did not settle (%d of %d modules answer, %d Primaries%s); logs in %s", answered, len(rows), primaries, addr, dir)
 		}
 		time.Sleep(every)
 	}
@@ -808,6 +857,11 @@ type row struct {
 	Can     string `json:"can_primary"`
 	Want    string `json:"want_primary"`
 	Err     string `json:"error,omitempty"`
+	// StackAddress is the stack file's address, on every row when it has
+	// one; HoldsAddress marks the row of the module that serves it now
+	// (as the chassis's relay says).
+	StackAddress string `json:"stack_address,omitempty"`
+	HoldsAddress bool   `json:"holds_address,omitempty"`
 	// Negotiation is the module's own account (its control socket).
 	Negotiation *member.Status `json:"negotiation,omitempty"`
 	// TrapManagers: the module's keepalive to its trap managers (its
@@ -897,13 +951,25 @@ func setWant(st *stackfile.Stack, name, want string) error {
 
 func printTable(rows []row) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODULE\tCABINET/SLOT\tSNMP\tROLE\tCAN\tWANT")
+	addr := false
+	for _, r := range rows {
+		addr = addr || r.StackAddress != ""
+	}
+	head := "MODULE\tCABINET/SLOT\tSNMP\tROLE\tCAN\tWANT"
+	if addr {
+		head += "\tADDRESS"
+	}
+	fmt.Fprintln(w, head)
 	for _, r := range rows {
 		role := r.Role
 		if r.Err != "" {
 			role = "not answering"
 		}
-		fmt.Fprintf(w, "%s\t%d/%d\t%s\t%s\t%s\t%s\n", r.Module, r.Cabinet, r.Slot, r.SNMP, role, r.Can, r.Want)
+		fmt.Fprintf(w, "%s\t%d/%d\t%s\t%s\t%s\t%s", r.Module, r.Cabinet, r.Slot, r.SNMP, role, r.Can, r.Want)
+		if r.HoldsAddress {
+			fmt.Fprintf(w, "\t%s", r.StackAddress)
+		}
+		fmt.Fprintln(w)
 	}
 	return w.Flush()
 }
@@ -927,7 +993,64 @@ func statusRows(st *stackfile.Stack, dir string) []row {
 		})
 	}
 	wg.Wait()
+	markAddress(st, dir, rows)
 	return rows
+}
+
+// markAddress shows the stack address on the rows, and which module holds
+// it; it tells whether one does.
+func markAddress(st *stackfile.Stack, dir string, rows []row) bool {
+	if !st.Address.IsValid() {
+		return false
+	}
+	a, _ := addressOf(dir)
+	held := false
+	for i := range rows {
+		rows[i].StackAddress = st.Address.String()
+		rows[i].HoldsAddress = a != nil && a.Holder == rows[i].Module
+		held = held || rows[i].HoldsAddress
+	}
+	return held
+}
+
+// addressOf asks the chassis which module holds the stack address.
+func addressOf(dir string) (*stackaddr.Status, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(dir, "chassis.ctl"), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprintln(c, "address")
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	var a stackaddr.Status
+	if err := json.Unmarshal(line, &a); err != nil {
+		return nil, fmt.Errorf("stack address: %s", strings.TrimSpace(string(line)))
+	}
+	return &a, nil
+}
+
+// printAddress is status's line about the stack address.
+func printAddress(st *stackfile.Stack, dir string) {
+	if !st.Address.IsValid() {
+		return
+	}
+	a, err := addressOf(dir)
+	if err != nil {
+		fmt.Printf("\nstack address %s: the chassis does not answer: %v\n", st.Address, err)
+		return
+	}
+	who := "held by nobody"
+	if a.Holder != "" {
+		who = "held by " + a.Holder
+	}
+	fmt.Printf("\nstack address %s: %s since %s (%s ago); %d moves; %d requests, %d answers relayed, "+
+		"%d dropped with no holder, %d answers from a former holder dropped, %d withheld (said not Primary)\n",
+		a.Address, who, a.Since.Format("15:04:05.000"), time.Since(a.Since).Round(time.Millisecond), a.Moves,
+		a.Requests, a.Relayed, a.NoHolder, a.Stale, a.Withheld)
 }
 
 func status(st *stackfile.Stack, dir string, asJSON bool) error {
@@ -940,6 +1063,7 @@ func status(st *stackfile.Stack, dir string, asJSON bool) error {
 	if err := printTable(rows); err != nil {
 		return err
 	}
+	printAddress(st, dir)
 	// In the spirit of `show failover`: per module, its time as Primary,
 	// its last role change, and the state of both paths to each peer.
 	names := map[string]string{}

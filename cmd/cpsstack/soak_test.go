@@ -22,7 +22,8 @@ import (
 // sets the converters' Groups through whichever module answers Primary.
 // It reports, and fails unless each is 0: instants at which two modules
 // were certainly Primary; periods with no Primary longer than holdtime +
-// 1 s; acknowledged Sets lost. CPSMM_SOAK_SEED replays a fault schedule.
+// 1 s; acknowledged Sets lost; answers through the stack address (sampled
+// back to back) that say cpsIsPrimary.0 is anything but yes(1). CPSMM_SOAK_SEED replays a fault schedule.
 func TestSoak(t *testing.T) {
 	env := os.Getenv("CPSMM_SOAK")
 	if env == "" {
@@ -73,6 +74,10 @@ func TestSoak(t *testing.T) {
 	}
 	defer stopWriter()
 
+	// The stack address, sampled back to back: no answer through it may
+	// say cpsIsPrimary.0 = no(2).
+	addrStop := make(chan struct{})
+	addrSamples := addressSampler(t, s.address, addrStop)
 	t.Logf("soak for %s, seed %d (CPSMM_SOAK_SEED=%d replays the fault schedule)", dur, seed, seed)
 	kinds := []string{"kill", "hang", "link-down", "backplane-down"}
 	type fault struct {
@@ -156,6 +161,28 @@ func TestSoak(t *testing.T) {
 	}
 	checkpoint(true)
 	stopWriter()
+	close(addrStop)
+	viaAddr := addrSamples()
+	relay := "relay account unavailable"
+	if a, err := addressOf(s.run); err == nil {
+		relay = fmt.Sprintf("relay: %d answers withheld by its last guard, %d of a former holder dropped, %d requests with no holder, %d moves",
+			a.Withheld, a.Stale, a.NoHolder, a.Moves)
+	}
+	// no(2) is what must never pass; an answer without the module's
+	// objects (a restored module's snmpd before its subagent has
+	// registered, if that module is elected at once) is what its own
+	// address answers too, and is counted apart.
+	var saysNo []string
+	without := 0
+	for _, x := range viaAddr {
+		switch x.primary {
+		case 1:
+		case -1:
+			without++
+		default:
+			saysNo = append(saysNo, fmt.Sprintf("%s from %q: cpsIsPrimary.0 = %d", x.at.Format("15:04:05.000"), x.module, x.primary))
+		}
+	}
 	end := time.Now()
 	iv := w.certain(250 * time.Millisecond)
 	dual := overlaps(iv)
@@ -196,11 +223,12 @@ func TestSoak(t *testing.T) {
 		"  role samples: %v per module over %s (%.0f Hz each)\n"+
 		"  instants with two Primaries: %d (goal 0)\n"+
 		"  periods with no Primary > holdtime + 1s (%s): %d (goal 0); longest %s; %d periods in all\n"+
-		"  acknowledged Sets lost: %d (goal 0); %d device Sets, %d acknowledged, %d refused, %d unanswered; %d checkpoints, %d column checks ambiguous",
+		"  acknowledged Sets lost: %d (goal 0); %d device Sets, %d acknowledged, %d refused, %d unanswered; %d checkpoints, %d column checks ambiguous\n"+
+		"  answers through the stack address saying cpsIsPrimary.0 is not yes: %d of %d (goal 0); without the module's objects: %d; %s",
 		dur, seed, len(faults), byKind["kill"], byKind["hang"], byKind["link-down"], byKind["backplane-down"], doubles, failed,
 		unsettled, samples, end.Sub(start).Round(time.Second), float64(slices.Min(samples))/end.Sub(start).Seconds(),
 		len(dual), hold+time.Second, len(long), longest.Round(time.Millisecond), len(gaps),
-		len(lost), tried, acked, refused, timedOut, checkpoints, ambiguous)
+		len(lost), tried, acked, refused, timedOut, checkpoints, ambiguous, len(saysNo), len(viaAddr), without, relay)
 	t.Log(summary)
 	fmt.Println(summary)
 	for _, d := range dual {
@@ -211,6 +239,9 @@ func TestSoak(t *testing.T) {
 	}
 	for _, l := range lost {
 		t.Errorf("acknowledged Set lost: %s", l)
+	}
+	for _, l := range saysNo {
+		t.Errorf("through the stack address: %s", l)
 	}
 }
 

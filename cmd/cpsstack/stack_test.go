@@ -31,7 +31,10 @@ type testStack struct {
 	file  string
 	text  string
 	addrs []string // SNMP addresses; module i is m(i+1)
-	gs    []*gosnmp.GoSNMP
+	// address is the stack address, when the stack file names one and the
+	// helper that wrote it says so.
+	address string
+	gs      []*gosnmp.GoSNMP
 }
 
 const (
@@ -53,6 +56,14 @@ func startStack(t testing.TB, hello, hold time.Duration, wants ...string) *testS
 // longer (hello 100 ms).
 func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants ...string) *testStack {
 	t.Helper()
+	return startStackExtra(t, hello, hold, func(map[int]bool) string { return extra }, wants...)
+}
+
+// startStackExtra is startStackWith whose extra text is made once the
+// modules' ports are taken (taken: ports and their + 1000), so that it can
+// take free ports of its own.
+func startStackExtra(t testing.TB, hello, hold time.Duration, extraOf func(taken map[int]bool) string, wants ...string) *testStack {
+	t.Helper()
 	key, base := stackIdentity(t, len(wants))
 	taken := map[int]bool{}
 	var mods strings.Builder
@@ -65,6 +76,7 @@ func startStackWith(t testing.TB, hello, hold time.Duration, extra string, wants
 		fmt.Fprintf(&mods, "  - {name: m%d, cabinet: 1, slot: %d, mac: \"%s\", ip: 192.0.2.1%d, mask: 255.255.255.0, gateway: 192.0.2.1, snmp: \"127.0.0.1:%d\", want_primary: %s}\n",
 			i+1, i+1, mac, i+1, p, w)
 	}
+	extra := extraOf(taken)
 	cabinets := "cabinets:\n  - {bia: 1, model: cpsmc1800}\n"
 	if strings.HasPrefix(extra, "cabinets:") {
 		cabinets = "" // extra declares them

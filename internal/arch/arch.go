@@ -62,6 +62,8 @@ func Rules() []Rule {
 			Why: "one job of the loop: requests and Acks through a Sender, nothing of the module, the election or the other parts"},
 		{Pkg: "stack/member/devcache", Forbid: []string{"stack/member", "stack/member/configrpc", "negotiation/...", "agent/...", "stack/transport"},
 			Why: "one job of the loop: the device cache through a Sender, nothing of the election or the other parts"},
+		{Pkg: "stack/stackaddr", Forbid: []string{"stack/module", "stack/member/...", "agent/...", "stack/chassis"},
+			Why: "the stack address follows the adverts as a peer hears them and relays datagrams; it knows nothing of a module's view or the devices"},
 		{Pkg: "stack/web", Forbid: append(runtime, "stack/member/..."),
 			Why: "the page sees the stack as an NMS and `cpsstack status` do (SNMP, the status rows, the logs), never its runtime"},
 		{Pkg: "...", Forbid: []string{"cmd/..."},

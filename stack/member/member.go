@@ -512,6 +512,14 @@ func (m *Member) control(now time.Time, c Command) {
 func (m *Member) flush() {
 	m.flushMonitor()
 	rd := m.node.Ready()
+	if rd.Role == negotiation.Primary {
+		// A promotion shows before its advert leaves: whoever acts on the
+		// advert at once (the stack address's relay forwards requests to
+		// the module it names Primary) finds the module answering yes.
+		// The claim wait has passed with no other Primary, and the lease
+		// holds from the adverts sent as Standby.
+		m.mod.ApplyRole(true, rd.CanPrimary)
+	}
 	sentAt := time.Now() // no peer hears these adverts before this
 	for _, a := range rd.Adverts {
 		_ = m.tr.Send(backplane.TypeAdvert, 0, negotiation.MarshalAdvert(a))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -585,5 +586,51 @@ func TestOwnSlotIsAManagementModule(t *testing.T) {
 				t.Errorf("module %d shows slot 1/%d as %v (%v), want cpsmM100Id", i, j+1, v.OID, ok)
 			}
 		}
+	}
+}
+
+// TestPromotionShowsBeforeItsAdvert: whoever hears a module's advert as
+// Primary (the stack address's relay forwards requests to it at once)
+// finds its MIB answering cpsIsPrimary yes already. The in-memory network
+// delivers a frame inside the sender's Send, so an advert sent before the
+// role is shown is caught every time.
+func TestPromotionShowsBeforeItsAdvert(t *testing.T) {
+	r := newStackRig(t, 3)
+	idx := map[ident.MAC]int{}
+	for i, m := range r.macs {
+		idx[m] = i
+	}
+	var mu sync.Mutex
+	var bad []string
+	seen := 0
+	obs := ident.MAC{0x02, 0, 0, 0, 0, 9}
+	r.net.mu.Lock()
+	r.net.ports[obs] = &memPort{net: r.net, mac: obs, backplane: true, ethernet: true, deliver: func(path transport.Path, f backplane.Frame) {
+		if f.Type != backplane.TypeAdvert {
+			return
+		}
+		a, err := negotiation.UnmarshalAdvert(ident.MAC(f.From), f.Payload)
+		if err != nil || a.Role != negotiation.Primary || a.Resigning {
+			return
+		}
+		i := idx[ident.MAC(f.From)]
+		v, _ := r.mods[i].Store().Value("cpsIsPrimary", 0)
+		mu.Lock()
+		defer mu.Unlock()
+		seen++
+		if v.Int != 1 {
+			bad = append(bad, fmt.Sprintf("m%d advertised Primary (seq %d, %s) while its cpsIsPrimary said %d", i+1, a.Seq, path, v.Int))
+		}
+	}}
+	r.net.mu.Unlock()
+	p := r.waitOnePrimary(5 * time.Second)
+	r.cancel[p]() // a graceful stop: another module is promoted at once
+	<-r.done[p]
+	q := r.waitOnePrimary(5*time.Second, p)
+	time.Sleep(300 * time.Millisecond) // a hello of the new Primary
+	mu.Lock()
+	defer mu.Unlock()
+	if seen < 2 || len(bad) > 0 {
+		t.Errorf("%d Primary adverts heard (m%d, then m%d): %v", seen, p+1, q+1, bad)
 	}
 }

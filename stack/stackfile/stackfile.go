@@ -40,6 +40,11 @@ type Stack struct {
 	// TrapPort is the UDP port of the trap managers named in
 	// cpsmm100SNMPTrapMgr…Mgr4 (default 162).
 	TrapPort uint16
+	// Address, if valid, is the stack address: a loopback UDP address
+	// that answers SNMP as the current Primary's own address does and
+	// moves with the role (the chassis relays it; stack/stackaddr). Its
+	// Ethernet side (AddressEthernet) hears the modules' adverts.
+	Address  netip.AddrPort
 	Cabinets []Cabinet
 	Modules  []Module
 	Devices  []Device
@@ -312,7 +317,7 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	top := p.fields(root, "", "stack", "key", "timers", "negotiation", "traps", "cabinets", "modules", "devices", "ip_monitor")
+	top := p.fields(root, "", "stack", "key", "address", "timers", "negotiation", "traps", "cabinets", "modules", "devices", "ip_monitor")
 	st := &Stack{Hello: DefaultHello, Holdtime: DefaultHoldtime, Poll: DefaultPoll, TrapPort: 162, Preempt: true}
 	st.Name, _ = p.str(top, "stack", "", true)
 	var keyNode *yaml.Node
@@ -522,6 +527,25 @@ func (p *parser) stack(doc *yaml.Node) *Stack {
 			p.fail(n, fmt.Sprintf("cabinets[%d].model", i), "a %s is reached over Ethernet through its ports: declare at least one %s device in it", c.Model, AggregationType)
 		}
 	}
+	if s, an := p.str(top, "address", "", false); an != nil {
+		ap, err := netip.ParseAddrPort(s)
+		switch {
+		case err != nil:
+			p.fail(an, "address", "%q is not HOST:PORT", s)
+		case !ap.Addr().IsLoopback():
+			p.fail(an, "address", "%s: the stack address is on loopback (127.0.0.0/8) only", s)
+		case ap.Port() == 0:
+			p.fail(an, "address", "port 0 is not a fixed port")
+		case int(ap.Port())+EthernetOffset > 65535:
+			p.fail(an, "address", "port %d leaves no room for the address's Ethernet side (port + %d ≤ 65535)", ap.Port(), EthernetOffset)
+		default:
+			st.Address = ap
+			if unique(an, "address", "SNMP address", ap.String(), "the stack address") {
+				unique(an, "address", "UDP address", ap.String(), "the stack address")
+			}
+			unique(an, "address", "UDP address", st.AddressEthernet().String(), "the stack address's Ethernet side")
+		}
+	}
 	if n, ok := top["ip_monitor"]; ok {
 		p.ipMonitor(n, st, unique)
 	}
@@ -672,6 +696,16 @@ const EthernetOffset = 1000
 // (a validated stack file leaves room for it: SNMP port ≤ 64535).
 func (m Module) Ethernet() netip.AddrPort {
 	return netip.AddrPortFrom(m.SNMP.Addr(), m.SNMP.Port()+EthernetOffset)
+}
+
+// AddressEthernet is where the holder of the stack address hears the
+// modules' adverts on their Ethernet sides: the address's port + 1000, as
+// for a module. Invalid when the stack has no address.
+func (s *Stack) AddressEthernet() netip.AddrPort {
+	if !s.Address.IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(s.Address.Addr(), s.Address.Port()+EthernetOffset)
 }
 
 // Cabinet returns the cabinet with BiaIndex bia.

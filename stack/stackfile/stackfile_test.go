@@ -2,6 +2,7 @@ package stackfile
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if d := st.Devices[4]; d.Type != AggregationType || d.Ethernet.String() != "127.0.0.1:18106" {
 		t.Errorf("the aggregation converter: %+v", d)
+	}
+	if st.Address.String() != "127.0.0.1:16100" {
+		t.Errorf("the stack address: %s", st.Address)
 	}
 	if st.Hello != time.Second || st.Holdtime != 3*time.Second || st.Poll != time.Second || st.TrapSink.IsValid() || st.TrapPort != 162 {
 		t.Errorf("timers %s/%s", st.Hello, st.Holdtime)
@@ -122,6 +126,13 @@ func TestValidationNamesFileLineAndField(t *testing.T) {
 			"  - {name: b, cabinet: 1, slot: 2, mac: 00:00:00:00:00:02, ip: 192.0.2.2, mask: 255.255.255.0, snmp: 127.0.0.1:16101}\n",
 			"s.yaml:14: field modules[1].snmp: UDP address 127.0.0.1:17101 is already used by module \"a\""},
 		{"aggregation on a module's SNMP address", good + "devices:\n  - {cabinet: 1, slot: 3, type: smacf100p, ethernet: \"127.0.0.1:16101\"}\n", "s.yaml:15: field devices[0].ethernet: UDP address 127.0.0.1:16101 is already"},
+		{"address not loopback", good + "address: \"192.0.2.7:161\"\n", "s.yaml:14: field address: 192.0.2.7:161: the stack address is on loopback (127.0.0.0/8) only"},
+		{"address not HOST:PORT", good + "address: 127.0.0.1\n", "s.yaml:14: field address: \"127.0.0.1\" is not HOST:PORT"},
+		{"address port 0", good + "address: \"127.0.0.1:0\"\n", "s.yaml:14: field address: port 0 is not a fixed port"},
+		{"address leaves no room", good + "address: \"127.0.0.1:65000\"\n", "s.yaml:14: field address: port 65000 leaves no room for the address's Ethernet side"},
+		{"address on a module's SNMP address", good + "address: \"127.0.0.1:16101\"\n", "s.yaml:14: field address: SNMP address 127.0.0.1:16101 is already used by module \"a\""},
+		{"address on a module's Ethernet side", good + "address: \"127.0.0.1:17101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:17101 is already used by module \"a\"'s Ethernet side"},
+		{"address's Ethernet side on a module's SNMP address", good + "address: \"127.0.0.1:15101\"\n", "s.yaml:14: field address: UDP address 127.0.0.1:16101 is already used by module \"a\""},
 		{"preempt not a bool", good + "negotiation: {preempt: sometimes}\n", "s.yaml:14: field negotiation.preempt: \"sometimes\" is not true or false"},
 		{"unknown negotiation field", good + "negotiation: {rule: vrrp}\n", "s.yaml:14: field negotiation.rule: unknown field"},
 		{"not YAML", "stack: [\n", "s.yaml:"},
@@ -206,6 +217,23 @@ func TestIPMonitorSection(t *testing.T) {
 	}
 }
 
+func TestAddress(t *testing.T) {
+	st, err := Parse("s.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Address.IsValid() || st.AddressEthernet().IsValid() {
+		t.Errorf("no address given: %s, %s", st.Address, st.AddressEthernet())
+	}
+	st, err = Parse("s.yaml", []byte(good+"address: \"127.0.0.1:16100\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Address.String() != "127.0.0.1:16100" || st.AddressEthernet().String() != "127.0.0.1:17100" {
+		t.Errorf("address %s, its Ethernet side %s", st.Address, st.AddressEthernet())
+	}
+}
+
 // withUnit is good with a second cabinet, an SMACF100 unit.
 var withUnit = strings.Replace(good, "    model: cpsmc1800\n", "    model: cpsmc1800\n  - {bia: 2, model: smacf100}\n", 1)
 
@@ -218,6 +246,7 @@ func FuzzParse(f *testing.F) {
 	cat := catalog.Default()
 	f.Add([]byte(strings.Replace(good, "127.0.0.1:16101", "127.0.0.1:65000", 1)))
 	f.Add([]byte(good + "ip_monitor: {interval: 2s, targets: [203.0.113.9], hosts: {203.0.113.9: \"127.0.0.1:9999\"}}\n"))
+	f.Add([]byte(good + "address: \"127.0.0.1:16100\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseWith(cat, "f.yaml", data)
 		if err != nil {
@@ -229,6 +258,18 @@ func FuzzParse(f *testing.F) {
 		for _, m := range st.Modules {
 			if m.SNMP.Port() == 0 || int(m.SNMP.Port())+1000 > 65535 || m.Ethernet().Port() != m.SNMP.Port()+1000 {
 				t.Fatalf("module %s: SNMP %s, Ethernet side %s", m.Name, m.SNMP, m.Ethernet())
+			}
+		}
+		if a := st.Address; a.IsValid() {
+			if !a.Addr().IsLoopback() || a.Port() == 0 || st.AddressEthernet().Port() != a.Port()+1000 {
+				t.Fatalf("stack address %s, its Ethernet side %s", a, st.AddressEthernet())
+			}
+			for _, m := range st.Modules {
+				for _, x := range []netip.AddrPort{a, st.AddressEthernet()} {
+					if x == m.SNMP || x == m.Ethernet() {
+						t.Fatalf("stack address %s collides with module %s", x, m.Name)
+					}
+				}
 			}
 		}
 		for _, m := range st.Modules {
