@@ -48,8 +48,10 @@ func EmulatorObjects() []Object {
 	d.scalar("cpsEmuIpMonVerdict", objs+".21", enum("ok", 1, "degraded", 2, "failed", 3), ReadOnly)
 	d.scalar("cpsEmuIpMonReason", objs+".22", displayString(), ReadOnly)
 	d.scalar("cpsEmuStepDownReason", objs+".23", displayString(), ReadOnly)
+	d.scalar("cpsEmuAlwaysModules", objs+".24", displayString(), ReadOnly)
 	notes := EmulatorArc + ".0"
 	d.notification("cpsEmuHeartbeat", notes+".1", "cpsEmuModuleName", "cpsEmuHeartbeats")
 	d.notification("cpsEmuRoleChange", notes+".2", "cpsEmuModuleName", "cpsEmuPreviousPrimary", "cpsEmuRoleChangeReason")
+	d.notification("cpsEmuAlwaysConflict", notes+".3", "cpsEmuModuleName", "cpsEmuAlwaysModules")
 	return d.objs
 }

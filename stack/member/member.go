@@ -534,6 +534,9 @@ func (m *Member) flush() {
 			m.alwaysConflict(f)
 			continue
 		}
+		if e.Kind == negotiation.AlwaysConflictCleared {
+			m.mod.AlwaysConflict("")
+		}
 		m.log.WithFields(f).Info("negotiation event")
 		if e.Kind == negotiation.RoleChanged && e.Role != negotiation.Primary && m.wasPrimary {
 			m.mod.SteppedDown(e.Reason)
@@ -650,6 +653,12 @@ func (m *Member) alwaysConflict(f logrus.Fields) {
 		f["primary"] = mods[0]
 	}
 	m.log.WithFields(f).Warn("more than one module wants always(3): the lowest cabinet/slot of them is Primary")
+	vbs := m.mod.AlwaysConflict(strings.Join(mods, ","))
+	// The module kept Primary tells the managers, once per conflict (the
+	// others show it in the MIB and their logs).
+	if ids := m.node.AlwaysConflict(); len(ids) > 0 && ids[0] == m.mac && m.cfg.Devices.Notify != nil {
+		m.cfg.Devices.Notify(vbs)
+	}
 }
 
 // The module.Stack methods, called on the loop (from Serve).

@@ -1,6 +1,7 @@
 package module
 
 import (
+	"github.com/cpsmm/cpsmm/mib/smi"
 	"net/netip"
 	"time"
 )
@@ -61,6 +62,25 @@ func (m *Module) SteppedDown(reason string) {
 		reason = reason[:255]
 	}
 	m.store.Write([]uint32{0}, m.obj.StepDownReason.Of(reason))
+}
+
+// AlwaysConflict shows the always(3) modules the module sees when there
+// are more than one, the one kept Primary first, as "BIA/slot,…"
+// (cpsEmuAlwaysModules; empty: at most one again), and returns the
+// cpsEmuAlwaysConflict notification (snmpTrapOID.0 first). Loop only.
+func (m *Module) AlwaysConflict(modules string) []smi.VarBind {
+	o := m.obj
+	if len(modules) > 255 {
+		modules = modules[:255]
+	}
+	c := o.AlwaysModules.Of(modules)
+	m.store.Write([]uint32{0}, c)
+	name, _ := m.store.Read(o.EmuName.Handle, 0)
+	return []smi.VarBind{
+		{Name: snmpTrapOID(), Value: smi.ObjectID(o.AlwaysConflict.OID())},
+		{Name: o.EmuName.OID(0), Value: name},
+		o.AlwaysModules.VarBind(c, 0),
+	}
 }
 
 // uptimeAt is the module's cpsmm100SysUpTime at t (0 for the zero time

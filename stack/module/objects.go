@@ -99,6 +99,8 @@ type Objects struct {
 	} `mib:"cpsEmuTrapMgr"`
 	Heartbeat  mib.Notification `mib:"cpsEmuHeartbeat"`
 	RoleChange mib.Notification `mib:"cpsEmuRoleChange"`
+	// AlwaysConflict: more than one always(3) module (AlwaysModules).
+	AlwaysConflict mib.Notification `mib:"cpsEmuAlwaysConflict"`
 
 	IPMon struct {
 		Entry      mib.Entry `mib:"Entry"`
@@ -113,6 +115,7 @@ type Objects struct {
 	IPMonVerdict   mib.Int `mib:"cpsEmuIpMonVerdict"`
 	IPMonReason    mib.Str `mib:"cpsEmuIpMonReason"`
 	StepDownReason mib.Str `mib:"cpsEmuStepDownReason"`
+	AlwaysModules  mib.Str `mib:"cpsEmuAlwaysModules"`
 }
 
 // Detail is the columns every cabinet detail table has (cpsMc0200Table,
