@@ -29,8 +29,9 @@ devices:
   - {cabinet: 1, slot: 4, type: cettf100, serial: 200001, conn_a: rj-45, conn_b: scmm}
 `
 
-// rowsJSON is a status as `cpsstack status --json` prints it, with a
-// field this page does not know (a newer status's).
+// rowsJSON is a status as `cpsstack status --json` prints it (the stack
+// address held by the Primary, m1's trap managers), with fields this page
+// does not know (a newer status's).
 func rowsJSON(primary string) []byte {
 	role := func(m string) string {
 		if m == primary {
@@ -40,13 +41,17 @@ func rowsJSON(primary string) []byte {
 	}
 	return fmt.Appendf(nil, `[
  {"module": "m1", "cabinet": 1, "slot": 1, "snmp": "127.0.0.1:1", "role": %q, "can_primary": "yes", "want_primary": "yes",
-  "stack_address": {"address": "127.0.0.1:16100", "holder": %q},
+  "stack_address": "127.0.0.1:16100", "holds_address": %t, "future_field": {"x": "later"},
+  "trap_managers": {"keepalive": "5s", "active": 2, "queued": 0, "dropped": 0, "managers": [
+   {"manager": 1, "address": "127.0.0.2", "state": "failed", "consecutive_misses": 3, "notifications_sent": 4, "notifications_acknowledged": 2},
+   {"manager": 2, "address": "127.0.0.3", "state": "active", "last_ack": "2026-01-01T10:00:05Z", "notifications_sent": 7, "notifications_acknowledged": 7}]},
   "negotiation": {"role": %q, "can_primary": true, "want_primary": "yes", "last_reason": "because", "last_change": "2026-01-01T10:00:00Z",
    "peers": [{"mac": "00:c0:f2:00:00:02", "cabinet": 2, "slot": 2, "alive": true, "role": %q, "link_failure": true,
               "backplane": {"ok": false}, "ethernet": {"ok": true}}],
-   "trap_managers": [{"address": "127.0.0.2:162", "state": "active"}]}},
- {"module": "m2", "cabinet": 2, "slot": 2, "snmp": "127.0.0.1:1", "role": %q, "can_primary": "yes", "want_primary": "no"}
-]`, role("m1"), primary, role("m1"), role("m2"), role("m2"))
+   "rule": "vendor"}},
+ {"module": "m2", "cabinet": 2, "slot": 2, "snmp": "127.0.0.1:1", "role": %q, "can_primary": "yes", "want_primary": "no",
+  "stack_address": "127.0.0.1:16100", "holds_address": %t}
+]`, role("m1"), primary == "m1", role("m1"), role("m2"), role("m2"), primary == "m2")
 }
 
 // calls records what the page's controls asked.
@@ -128,7 +133,11 @@ func TestPage(t *testing.T) {
 		`data-slot="1/18"`, `data-slot="2/13"`, // a cpsmc1800's 18 slots, a cpsmc1300's 13
 		`Cabinet 1 · cpsmc1800 · 18 slots`, `Cabinet 2 · cpsmc1300 · 13 slots`,
 		"Can: yes", "Want: no", "LINK FAILURE", "because",
-		"stack_address.address: 127.0.0.1:16100", "negotiation.trap_managers[0].state: active",
+		// The stack address and who serves it; m1's trap managers' states.
+		`data-address="127.0.0.1:16100" data-holder="m1"`, "served by <b>m1</b>",
+		"1 127.0.0.2: FAILED, 3 missed, 4 sent / 2 acked", "2 127.0.0.3: ACTIVE, last ack 10:00:05, 7 sent / 7 acked",
+		// Fields of a newer status, as they come.
+		"future_field.x: later", "negotiation.rule: vendor",
 		"CETTF100", "stack file (not in SNMP via", // no agent answers: the declared device, said so
 		// No agent answers the walk: the last one tried, and why it failed.
 		"SNMP walk of m2&#39;s agent (127.0.0.1:1) — <span class=\"warn\">",
@@ -140,6 +149,9 @@ func TestPage(t *testing.T) {
 	}
 	if strings.Contains(page, `data-slot="1/19"`) || strings.Contains(page, `data-slot="2/14"`) {
 		t.Error("a slot beyond the model's count")
+	}
+	if strings.Contains(page, "stack_address:") || strings.Contains(page, "trap_managers.") {
+		t.Error("the stack address or the trap managers shown again as unknown fields")
 	}
 	if strings.Contains(page, `id="controls"`) {
 		t.Error("controls shown without -controls")

@@ -24,6 +24,12 @@ type Row struct {
 	Want        string       `json:"want_primary"`
 	Err         string       `json:"error"`
 	Negotiation *Negotiation `json:"negotiation"`
+	// StackAddress is the stack's address (every row, when the stack file
+	// has one); HoldsAddress marks the module serving it now.
+	StackAddress string `json:"stack_address"`
+	HoldsAddress bool   `json:"holds_address"`
+	// TrapManagers is the module's keepalive to its trap managers.
+	TrapManagers *TrapManagers `json:"trap_managers"`
 	// Extra are the fields of the row and of its negotiation state that
 	// this page does not know (a newer status carries them: the stack
 	// address, trap managers' states…), flattened to key: value, shown as
@@ -60,6 +66,25 @@ type Path struct {
 	LastHeard time.Time `json:"last_heard"`
 }
 
+// TrapManagers is a module's account of its trap managers.
+type TrapManagers struct {
+	Keepalive string        `json:"keepalive"` // "off" or the interval
+	Queued    int           `json:"queued"`
+	Dropped   uint64        `json:"dropped"`
+	Managers  []TrapManager `json:"managers"`
+}
+
+// TrapManager is one configured manager.
+type TrapManager struct {
+	Manager int       `json:"manager"`
+	Address string    `json:"address"`
+	State   string    `json:"state"` // active, standby, failed, traps
+	LastAck time.Time `json:"last_ack"`
+	Misses  int       `json:"consecutive_misses"`
+	Sent    uint64    `json:"notifications_sent"`
+	Acked   uint64    `json:"notifications_acknowledged"`
+}
+
 // Field is one value the page shows as it comes.
 type Field struct {
 	Key, Value string
@@ -67,7 +92,8 @@ type Field struct {
 
 // known are the keys Row and Negotiation draw; everything else is Extra.
 func knownRowKeys() []string {
-	return []string{"module", "cabinet", "slot", "snmp", "role", "can_primary", "want_primary", "error", "negotiation"}
+	return []string{"module", "cabinet", "slot", "snmp", "role", "can_primary", "want_primary", "error", "negotiation",
+		"stack_address", "holds_address", "trap_managers"}
 }
 
 func knownNegotiationKeys() []string {

@@ -15,17 +15,20 @@ import (
 
 // View is one picture of the stack, what the page draws.
 type View struct {
-	Stack    string
-	Taken    time.Time
-	Primary  string // the module answering Primary, "" if none
-	NMS      string // where the device data comes from
-	NMSErr   string
-	Cabinets []Cabinet
-	Modules  []Module
-	Paths    []PathRow
-	Peers    []string // the column heads of Paths
-	Events   []Event
-	Controls *ControlForms
+	Stack   string
+	Taken   time.Time
+	Primary string // the module answering Primary, "" if none
+	// Address is the stack address ("" if the stack has none) and
+	// Holder the module serving it now ("" if none).
+	Address, Holder string
+	NMS             string // where the device data comes from
+	NMSErr          string
+	Cabinets        []Cabinet
+	Modules         []Module
+	Paths           []PathRow
+	Peers           []string // the column heads of Paths
+	Events          []Event
+	Controls        *ControlForms
 }
 
 // Cabinet is one chassis's front panel.
@@ -68,7 +71,11 @@ type Module struct {
 	Reason     string
 	EthLink    string
 	TrapMgrs   []string
-	Extra      []Field
+	// Managers: the module's own account of its trap managers' states
+	// (keepalive on), or nil.
+	Managers  []string
+	Keepalive string
+	Extra     []Field
 }
 
 // PathRow is one module's view of the paths to its peers.
@@ -123,6 +130,26 @@ func build(st *stackfile.Stack, cat *catalog.Catalog, reg *mib.Registry, rows []
 		mod := Module{Name: m.Name, At: m.At().String(), SNMP: m.SNMP.String(), Role: "unknown"}
 		if r := byName[m.Name]; r != nil {
 			mod.Role, mod.Can, mod.Want, mod.Err, mod.Extra = r.Role, r.Can, r.Want, r.Err, r.Extra
+			if r.StackAddress != "" {
+				v.Address = r.StackAddress
+			}
+			if r.HoldsAddress {
+				v.Holder = m.Name
+			}
+			if tm := r.TrapManagers; tm != nil {
+				mod.Keepalive = tm.Keepalive
+				for _, g := range tm.Managers {
+					t := fmt.Sprintf("%d %s: %s", g.Manager, g.Address, strings.ToUpper(g.State))
+					if g.Misses > 0 {
+						t += fmt.Sprintf(", %d missed", g.Misses)
+					}
+					if !g.LastAck.IsZero() {
+						t += ", last ack " + g.LastAck.Format("15:04:05")
+					}
+					t += fmt.Sprintf(", %d sent / %d acked", g.Sent, g.Acked)
+					mod.Managers = append(mod.Managers, t)
+				}
+			}
 			if r.Err != "" && r.Role != "primary" && r.Role != "standby" {
 				mod.Role = "not-answering"
 			}
