@@ -81,6 +81,8 @@ func TestWebPageFollowsFailover(t *testing.T) {
 	}
 	name := fmt.Sprintf("m%d", p+1)
 	shows("the Primary after up", 15*time.Second, primaryOnPage, name)
+	holder := `(document.querySelector('[data-address]') || {dataset: {}}).dataset.holder || ''`
+	shows("the stack address's holder after up", 10*time.Second, holder, name)
 	// The picture: 18 slots a cabinet, a module element per module in its
 	// slot, converters with their LEDs in words, the supplies.
 	for _, c := range []struct{ expr, want string }{
@@ -107,6 +109,7 @@ func TestWebPageFollowsFailover(t *testing.T) {
 	seen := time.Now()
 	took := shows("the new Primary after the kill", 15*time.Second, primaryOnPage, fmt.Sprintf("m%d", q+1))
 	shows("the killed module", 5*time.Second, roleOf(name), "not-answering")
+	shows("the stack address's holder after the kill", 10*time.Second, holder, fmt.Sprintf("m%d", q+1))
 	shows("no reload", time.Second, `window.cpsMark || 'reloaded'`, "same page")
 	shows("the role change among the events", 5*time.Second,
 		fmt.Sprintf(`String(document.querySelector('.events').innerText.includes('m%d role: standby → primary'))`, q+1), "true")
