@@ -48,6 +48,9 @@ func rowsJSON(primary string) []byte {
   "negotiation": {"role": %q, "can_primary": true, "want_primary": "yes", "last_reason": "because", "last_change": "2026-01-01T10:00:00Z",
    "peers": [{"mac": "00:c0:f2:00:00:02", "cabinet": 2, "slot": 2, "alive": true, "role": %q, "link_failure": true,
               "backplane": {"ok": false}, "ethernet": {"ok": true}}],
+   "ip_monitor": {"verdict": {"failed": false, "degraded": true, "reason": "a peer unreachable"},
+    "hosts": [{"kind": "target", "name": "192.0.2.1", "up": true, "misses": 0},
+              {"kind": "peer", "name": "00:c0:f2:00:00:02", "up": false, "misses": 5}]},
    "rule": "vendor"}},
  {"module": "m2", "cabinet": 2, "slot": 2, "snmp": "127.0.0.1:1", "role": %q, "can_primary": "yes", "want_primary": "no",
   "stack_address": "127.0.0.1:16100", "holds_address": %t}
@@ -136,6 +139,8 @@ func TestPage(t *testing.T) {
 		// The stack address and who serves it; m1's trap managers' states.
 		`data-address="127.0.0.1:16100" data-holder="m1"`, "served by <b>m1</b>",
 		"1 127.0.0.2: FAILED, 3 missed, 4 sent / 2 acked", "2 127.0.0.3: ACTIVE, last ack 10:00:05, 7 sent / 7 acked",
+		// The IP monitor in words, a peer by its name.
+		"IP monitor: degraded: a peer unreachable", "target 192.0.2.1 up", "peer m2 DOWN (5 missed)",
 		// Fields of a newer status, as they come.
 		"future_field.x: later", "negotiation.rule: vendor",
 		"CETTF100", "stack file (not in SNMP via", // no agent answers: the declared device, said so
@@ -150,7 +155,7 @@ func TestPage(t *testing.T) {
 	if strings.Contains(page, `data-slot="1/19"`) || strings.Contains(page, `data-slot="2/14"`) {
 		t.Error("a slot beyond the model's count")
 	}
-	if strings.Contains(page, "stack_address:") || strings.Contains(page, "trap_managers.") {
+	if strings.Contains(page, "stack_address:") || strings.Contains(page, "trap_managers.") || strings.Contains(page, "ip_monitor.") {
 		t.Error("the stack address or the trap managers shown again as unknown fields")
 	}
 	if strings.Contains(page, `id="controls"`) {

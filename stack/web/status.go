@@ -46,6 +46,23 @@ type Negotiation struct {
 	LastChange  time.Time `json:"last_change"`
 	LastReason  string    `json:"last_reason"`
 	Peers       []Peer    `json:"peers"`
+	// IPMonitor is the module's IP monitor of its Ethernet side, if any.
+	IPMonitor *IPMonitor `json:"ip_monitor"`
+}
+
+// IPMonitor is a module's IP monitor: its verdict and each host.
+type IPMonitor struct {
+	Verdict struct {
+		Failed   bool   `json:"failed"`
+		Degraded bool   `json:"degraded"`
+		Reason   string `json:"reason"`
+	} `json:"verdict"`
+	Hosts []struct {
+		Kind   string `json:"kind"` // target, peer
+		Name   string `json:"name"`
+		Up     bool   `json:"up"`
+		Misses int    `json:"misses"`
+	} `json:"hosts"`
 }
 
 // Peer is a module's view of another.
@@ -98,7 +115,7 @@ func knownRowKeys() []string {
 
 func knownNegotiationKeys() []string {
 	return []string{"role", "can_primary", "want_primary", "active_since", "last_change", "last_reason", "peers",
-		"solicitations", "device_reports", "sets_in_flight"}
+		"solicitations", "device_reports", "sets_in_flight", "ip_monitor"}
 }
 
 // maxExtra bounds the fields flattened from one row.

@@ -75,7 +75,10 @@ type Module struct {
 	// (keepalive on), or nil.
 	Managers  []string
 	Keepalive string
-	Extra     []Field
+	// IPMon: the IP monitor's verdict and hosts in words ("" if none).
+	IPMon      string
+	IPMonHosts []string
+	Extra      []Field
 }
 
 // PathRow is one module's view of the paths to its peers.
@@ -158,6 +161,34 @@ func build(st *stackfile.Stack, cat *catalog.Catalog, reg *mib.Registry, rows []
 					mod.LastChange = n.LastChange.Format("15:04:05.000")
 				}
 				mod.Reason = n.LastReason
+				if im := n.IPMonitor; im != nil {
+					switch {
+					case im.Verdict.Failed:
+						mod.IPMon = "FAILED"
+					case im.Verdict.Degraded:
+						mod.IPMon = "degraded"
+					default:
+						mod.IPMon = "ok"
+					}
+					if im.Verdict.Reason != "" {
+						mod.IPMon += ": " + im.Verdict.Reason
+					}
+					for _, h := range im.Hosts {
+						name := h.Name
+						if n := macName[name]; n != "" {
+							name = n
+						}
+						state := "up"
+						if !h.Up {
+							state = "DOWN"
+						}
+						t := fmt.Sprintf("%s %s %s", h.Kind, name, state)
+						if h.Misses > 0 {
+							t += fmt.Sprintf(" (%d missed)", h.Misses)
+						}
+						mod.IPMonHosts = append(mod.IPMonHosts, t)
+					}
+				}
 			}
 		}
 		if mod.Role == "primary" {
