@@ -2,8 +2,7 @@ package negotiation
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/cpsmm/cpsmm/internal/scenario"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,57 +39,12 @@ import (
 //
 // REWRITE=1 go test ./negotiation rewrites the expected outputs.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario files: %v", err)
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
-	}
-}
-
-func runScenario(t *testing.T, file string) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	var out strings.Builder // the rewritten file
-	s := newSim(time.Second, 3*time.Second)
-	ids := map[string]ID{}
-	wants := map[string]Want{}
-	rewrite := os.Getenv("REWRITE") != ""
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		out.WriteString(line + "\n")
-		cmd := strings.TrimSpace(line)
-		if cmd == "" || strings.HasPrefix(cmd, "#") {
-			continue
-		}
-		got, err := s.exec(cmd, ids, wants)
-		if err != nil {
-			t.Fatalf("%s:%d: %s: %v", file, i+1, cmd, err)
-		}
-		if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "----" {
-			j := i + 2
-			var want []string
-			for ; j < len(lines) && strings.TrimSpace(lines[j]) != ""; j++ {
-				want = append(want, lines[j])
-			}
-			wantS := strings.Join(want, "\n")
-			gotS := strings.TrimRight(got, "\n")
-			if gotS != wantS && !rewrite {
-				t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", file, i+1, cmd, gotS, wantS)
-			}
-			out.WriteString("----\n" + gotS + "\n")
-			i = j - 1
-		}
-	}
-	if rewrite {
-		if err := os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scenario.Run(t, "testdata/*.txt", func() scenario.Exec {
+		s := newSim(time.Second, 3*time.Second)
+		ids := map[string]ID{}
+		wants := map[string]Want{}
+		return func(cmd string) (string, error) { return s.exec(cmd, ids, wants) }
+	})
 }
 
 func parseWant(s string) (Want, error) {

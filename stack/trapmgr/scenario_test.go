@@ -2,9 +2,8 @@ package trapmgr
 
 import (
 	"fmt"
+	"github.com/cpsmm/cpsmm/internal/scenario"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,55 +26,10 @@ import (
 //
 // REWRITE=1 go test ./trapmgr rewrites the expected outputs.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario files: %v", err)
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
-	}
-}
-
-func runScenario(t *testing.T, file string) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	var out strings.Builder
-	var s *sim
-	rewrite := os.Getenv("REWRITE") != ""
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		out.WriteString(line + "\n")
-		cmd := strings.TrimSpace(line)
-		if cmd == "" || strings.HasPrefix(cmd, "#") {
-			continue
-		}
-		got, err := exec(&s, cmd)
-		if err != nil {
-			t.Fatalf("%s:%d: %s: %v", file, i+1, cmd, err)
-		}
-		if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "----" {
-			j := i + 2
-			var want []string
-			for ; j < len(lines) && strings.TrimSpace(lines[j]) != ""; j++ {
-				want = append(want, lines[j])
-			}
-			wantS := strings.Join(want, "\n")
-			gotS := strings.TrimRight(got, "\n")
-			if gotS != wantS && !rewrite {
-				t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", file, i+1, cmd, gotS, wantS)
-			}
-			out.WriteString("----\n" + gotS + "\n")
-			i = j - 1
-		}
-	}
-	if rewrite {
-		if err := os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scenario.Run(t, "testdata/*.txt", func() scenario.Exec {
+		var s *sim
+		return func(cmd string) (string, error) { return exec(&s, cmd) }
+	})
 }
 
 func slotArg(s string) (int, error) {
