@@ -241,22 +241,8 @@ func TestWantPrimarySteersTheStack(t *testing.T) {
 	}
 	s.waitOnly(a, "after WantPrimary yes on a Standby")
 	// A few more samples of every module after the handover.
-	settled := time.Now()
-	for deadline := settled.Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		w.mu.Lock()
-		n := 0
-		for _, ss := range w.samples {
-			if len(ss) > 0 && ss[len(ss)-1].sent.After(settled) {
-				n++
-			}
-		}
-		w.mu.Unlock()
-		if n == len(s.addrs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the role watch stopped sampling")
-		}
+	if !w.waitSampledSince(time.Now(), 10*time.Second) {
+		t.Fatal("the role watch stopped sampling")
 	}
 	iv := w.finish()
 	if o := overlaps(iv); len(o) > 0 {

@@ -75,23 +75,9 @@ func TestElectionRule(t *testing.T) {
 				want = 1
 			}
 			// A few more samples of every module after the outcome.
-			settled := time.Now()
-			for deadline := settled.Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-				w.mu.Lock()
-				n := 0
-				for _, ss := range w.samples {
-					if len(ss) > 0 && ss[len(ss)-1].sent.After(settled) {
-						n++
-					}
-				}
-				w.mu.Unlock()
-				if n == len(s.addrs) {
-					break
-				}
-				if time.Now().After(deadline) {
-					w.finish()
-					t.Fatal("the role watch stopped sampling")
-				}
+			if !w.waitSampledSince(time.Now(), 10*time.Second) {
+				w.finish()
+				t.Fatal("the role watch stopped sampling")
 			}
 			w.finish()
 			iv := certainPrimary(w.samples, hold)

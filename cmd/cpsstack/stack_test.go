@@ -251,6 +251,27 @@ func (w *roleWatch) waitReady(t testing.TB, limit time.Duration) {
 	}
 }
 
+// waitSampledSince waits until the watch has a sample of every module sent
+// after since (the outcome is in the samples); false if not within limit.
+func (w *roleWatch) waitSampledSince(since time.Time, limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); ; time.Sleep(10 * time.Millisecond) {
+		w.mu.Lock()
+		n := 0
+		for _, ss := range w.samples {
+			if len(ss) > 0 && ss[len(ss)-1].sent.After(since) {
+				n++
+			}
+		}
+		w.mu.Unlock()
+		if n == len(w.samples) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 func (s *testStack) watchRoles() *roleWatch {
 	w := &roleWatch{samples: make([][]sample, len(s.addrs)), stop: make(chan struct{}), ready: make(chan struct{})}
 	var readyOnce sync.Once
