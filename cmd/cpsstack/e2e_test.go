@@ -12,9 +12,16 @@ import (
 	"github.com/gosnmp/gosnmp"
 )
 
+// freePort finds a free UDP port on 127.0.0.1 that taken does not hold.
+func freePort(t testing.TB, taken map[int]bool) int { return findPort(t, taken, false) }
+
 // freePortPair finds a UDP port p on 127.0.0.1 with p+1000 free as well
 // (a module's SNMP address and its Ethernet side).
-func freePortPair(t testing.TB, taken map[int]bool) int {
+func freePortPair(t testing.TB, taken map[int]bool) int { return findPort(t, taken, true) }
+
+// findPort is freePort, or freePortPair when pair; it marks what it
+// returns as taken.
+func findPort(t testing.TB, taken map[int]bool, pair bool) int {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -23,18 +30,21 @@ func freePortPair(t testing.TB, taken map[int]bool) int {
 		}
 		p := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
-		if p+1000 > 65535 || taken[p] || taken[p+1000] {
+		if taken[p] || pair && (p+1000 > 65535 || taken[p+1000]) {
 			continue
 		}
-		c2, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p+1000))
-		if err != nil {
-			continue
+		if pair {
+			c2, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p+1000))
+			if err != nil {
+				continue
+			}
+			c2.Close()
+			taken[p+1000] = true
 		}
-		c2.Close()
-		taken[p], taken[p+1000] = true, true
+		taken[p] = true
 		return p
 	}
-	t.Fatal("no free port pair")
+	t.Fatal("no free port")
 	return 0
 }
 

@@ -13,25 +13,6 @@ import (
 	"github.com/cpsmm/cpsmm/stack/ipmon"
 )
 
-// freePort finds a free UDP port on 127.0.0.1 that taken does not hold.
-func freePort(t testing.TB, taken map[int]bool) int {
-	t.Helper()
-	for i := 0; i < 100; i++ {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if !taken[p] {
-			taken[p] = true
-			return p
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // startMonitoredStack is startStack with every module's IP monitor on
 // (interval: the hello; 4 misses, 4 successes; target: the gateway
 // 192.0.2.1, answered by the chassis at a free port). It returns the
