@@ -108,6 +108,18 @@ func addressSampler(t testing.TB, addr string, stop chan struct{}) func() []addr
 }
 
 // holderOf returns the module status --json says holds the address.
+// holderAfterUp is the module holding the address once the stack is up,
+// by name and by number (m1 is 1); the test fails if none does.
+func (s *testStack) holderAfterUp(t testing.TB, addr string) (string, int) {
+	t.Helper()
+	holder := s.holderOf(t, addr)
+	var n int
+	if _, err := fmt.Sscanf(holder, "m%d", &n); err != nil || n < 1 || n > len(s.addrs) {
+		t.Fatalf("the address after up: held by %q", holder)
+	}
+	return holder, n
+}
+
 func (s *testStack) holderOf(t testing.TB, addr string) string {
 	t.Helper()
 	out, err := s.cli("status", "-json")
@@ -209,12 +221,7 @@ func addressGaps(samples []addrSample, faults []addrFault) []time.Duration {
 // when installed, watches it too.
 func TestStackAddress(t *testing.T) {
 	s, addr := startAddressStack(t, 100*time.Millisecond, 300*time.Millisecond, "yes", "yes", "yes")
-	holder := s.holderOf(t, addr)
-	if holder == "" {
-		t.Fatal("nobody holds the address after up")
-	}
-	var pi int
-	fmt.Sscanf(holder, "m%d", &pi)
+	holder, pi := s.holderAfterUp(t, addr)
 	primary := s.addrs[pi-1]
 	if ok, err := s.primary(pi - 1); !ok {
 		t.Fatalf("%s holds the address but does not answer Primary: %v", holder, err)
@@ -316,12 +323,7 @@ func TestStackAddress(t *testing.T) {
 // chassis hears; after the partition heals, the survivor has it.
 func TestStackAddressPartition(t *testing.T) {
 	s, addr := startAddressStack(t, 100*time.Millisecond, 300*time.Millisecond, "yes", "yes", "yes")
-	holder := s.holderOf(t, addr)
-	if holder == "" {
-		t.Fatal("nobody holds the address after up")
-	}
-	var pi int
-	fmt.Sscanf(holder, "m%d", &pi)
+	holder, pi := s.holderAfterUp(t, addr)
 	name := func() string {
 		out, err := snmpAt("snmpget", addr, "public", "-Oqv", "CPSMM-EMULATOR-MIB::cpsEmuModuleName.0")
 		if err != nil {
