@@ -18,19 +18,24 @@ type Exec func(cmd string) (string, error)
 
 // Run runs every file matching glob as a subtest named for the file; each
 // file gets a fresh Exec from start.
-func Run(t *testing.T, glob string, start func() Exec) {
+func Run(t *testing.T, glob string, start func() Exec) { run(t, glob, start, false) }
+
+// RunChecked is Run where a command that prints something must be followed
+// by its expected output: nothing a command prints goes unchecked.
+func RunChecked(t *testing.T, glob string, start func() Exec) { run(t, glob, start, true) }
+
+func run(t *testing.T, glob string, start func() Exec, checked bool) {
 	t.Helper()
 	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenario files %s: %v", glob, err)
 	}
 	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { File(t, f, start()) })
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { file(t, f, start(), checked) })
 	}
 }
 
-// File runs one scenario file through exec.
-func File(t *testing.T, file string, exec Exec) {
+func file(t *testing.T, file string, exec Exec, checked bool) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -50,7 +55,11 @@ func File(t *testing.T, file string, exec Exec) {
 		if err != nil {
 			t.Fatalf("%s:%d: %s: %v", file, i+1, cmd, err)
 		}
-		if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "----" {
+		expected := i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "----"
+		if checked && got != "" && !expected && !rewrite {
+			t.Fatalf("%s:%d: %q prints, and no expected output follows", file, i+1, cmd)
+		}
+		if expected {
 			j := i + 2
 			var want []string
 			for ; j < len(lines) && strings.TrimSpace(lines[j]) != ""; j++ {

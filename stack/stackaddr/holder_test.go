@@ -1,9 +1,10 @@
 package stackaddr
 
 import (
+	"errors"
+	"fmt"
+	"github.com/cpsmm/cpsmm/internal/scenario"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,103 +24,64 @@ import (
 //
 // REWRITE=1 go test ./stack/stackaddr rewrites the expected outputs.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario files: %v", err)
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScenario(t, f) })
-	}
-}
-
-func runScenario(t *testing.T, file string) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	var out strings.Builder
-	rewrite := os.Getenv("REWRITE") != ""
-	now := time.Unix(1_000_000, 0)
-	var h *Holder
-	macs := map[string]ident.MAC{}
-	names := map[ident.MAC]string{}
-	mac := func(name string) ident.MAC {
-		m, ok := macs[name]
-		if !ok {
-			m = ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(len(macs) + 1)}
-			macs[name], names[m] = m, name
+	scenario.RunChecked(t, "testdata/*.txt", func() scenario.Exec {
+		now := time.Unix(1_000_000, 0)
+		var h *Holder
+		macs := map[string]ident.MAC{}
+		names := map[ident.MAC]string{}
+		mac := func(name string) ident.MAC {
+			m, ok := macs[name]
+			if !ok {
+				m = ident.MAC{0, 0xc0, 0xf2, 0, 0, byte(len(macs) + 1)}
+				macs[name], names[m] = m, name
+			}
+			return m
 		}
-		return m
-	}
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		out.WriteString(line + "\n")
-		cmd := strings.TrimSpace(line)
-		if cmd == "" || strings.HasPrefix(cmd, "#") {
-			continue
-		}
-		f := strings.Fields(cmd)
-		var got string
-		switch f[0] {
-		case "config":
-			cfg := HolderConfig{}
-			for _, kv := range f[1:] {
-				k, v, _ := strings.Cut(kv, "=")
-				d, err := time.ParseDuration(v)
+		return func(cmd string) (string, error) {
+			f := strings.Fields(cmd)
+			switch f[0] {
+			case "config":
+				cfg := HolderConfig{}
+				for _, kv := range f[1:] {
+					k, v, _ := strings.Cut(kv, "=")
+					d, err := time.ParseDuration(v)
+					if err != nil {
+						return "", err
+					}
+					switch k {
+					case "holdtime":
+						cfg.Holdtime = d
+					case "margin":
+						cfg.Margin = d
+					}
+				}
+				h = NewHolder(cfg)
+			case "advert":
+				if len(f) != 4 {
+					return "", errors.New("advert NAME SEQ primary|standby")
+				}
+				seq, err := strconv.ParseUint(f[2], 10, 64)
 				if err != nil {
-					t.Fatalf("%s:%d: %v", file, i+1, err)
+					return "", fmt.Errorf("advert NAME SEQ primary|standby: %w", err)
 				}
-				switch k {
-				case "holdtime":
-					cfg.Holdtime = d
-				case "margin":
-					cfg.Margin = d
+				h.Advert(now, mac(f[1]), seq, f[3] == "primary")
+			case "tick":
+				d, err := time.ParseDuration(f[1])
+				if err != nil {
+					return "", err
 				}
+				now = now.Add(d)
+			case "holder":
+				if m, ok := h.Holder(now); ok {
+					return names[m] + "\n", nil
+				}
+				return "none\n", nil
+			default:
+				return "", fmt.Errorf("unknown command %q", f[0])
 			}
-			h = NewHolder(cfg)
-			continue
-		case "advert":
-			seq, err := strconv.ParseUint(f[2], 10, 64)
-			if len(f) != 4 || err != nil {
-				t.Fatalf("%s:%d: advert NAME SEQ primary|standby", file, i+1)
-			}
-			h.Advert(now, mac(f[1]), seq, f[3] == "primary")
-			continue
-		case "tick":
-			d, err := time.ParseDuration(f[1])
-			if err != nil {
-				t.Fatalf("%s:%d: %v", file, i+1, err)
-			}
-			now = now.Add(d)
-			continue
-		case "holder":
-			got = "none\n"
-			if m, ok := h.Holder(now); ok {
-				got = names[m] + "\n"
-			}
-		default:
-			t.Fatalf("%s:%d: unknown command %q", file, i+1, f[0])
+			return "", nil
 		}
-		// The expected output follows, between "----" and a blank line.
-		if i+1 >= len(lines) || lines[i+1] != "----" {
-			t.Fatalf("%s:%d: %q has no expected output", file, i+1, cmd)
-		}
-		i += 2
-		var want strings.Builder
-		for ; i < len(lines) && lines[i] != ""; i++ {
-			want.WriteString(lines[i] + "\n")
-		}
-		out.WriteString("----\n" + got + "\n")
-		if got != want.String() && !rewrite {
-			t.Errorf("%s:%d: %s\ngot:\n%swant:\n%s", file, i, cmd, got, want.String())
-		}
-	}
-	if rewrite {
-		if err := os.WriteFile(file, []byte(strings.TrimSuffix(out.String(), "\n")), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 }
 
 func TestDeadline(t *testing.T) {
